@@ -1,0 +1,153 @@
+"""Speed and memory of the TV softmax, measured side by side in one run.
+
+    python benchmarks/bench_tv_softmax.py [--repeats N] [--device cpu|cuda]
+
+(a) forward+backward of TV softmax (iters 1) + NLL against softmax + NLL, B=8, C=3, 320x320;
+    goal <= 1.5x.
+(b) 100-iteration inference, B=1, C=11, 360x480, fast path against eager; goal >= 8x, with the
+    fast path's achieved bandwidth beside a copy-bandwidth probe in the same process.
+(c) bytes saved for backward at iters 1, 10 and 50; goal: 50 iterations <= 1.2x one iteration.
+
+Timings alternate the compared variants and report medians, since these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from tvseg.layers import tv_softmax
+from tvseg.layers._native import native_supports
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved_medians(fns: dict, repeats: int, device: torch.device) -> dict:
+    for fn in fns.values():  # warm-up: kernel build, allocator, caches
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def bench_training_step(repeats: int, device: torch.device) -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(8, 3, 320, 320, generator=g).to(device).requires_grad_()
+    target = torch.randint(0, 3, (8, 320, 320), generator=g).to(device)
+    lam = torch.tensor(1.0, device=device, requires_grad=True)
+    tiny = torch.finfo(logits.dtype).tiny
+
+    def plain():
+        F.nll_loss(torch.log_softmax(logits, dim=1), target).backward()
+
+    def regularized(implementation):
+        def step():
+            probs = tv_softmax(logits, lam, 0.25, 1, implementation=implementation)
+            F.nll_loss(torch.log(probs.clamp_min(tiny)), target).backward()
+
+        return step
+
+    t = interleaved_medians(
+        {"softmax+NLL": plain, "TV fused+NLL": regularized("fused"), "TV eager+NLL": regularized("eager")},
+        repeats,
+        device,
+    )
+    print("(a) forward+backward, B=8 C=3 320x320, iters=1 (median of interleaved runs)")
+    for name, seconds in t.items():
+        print(f"    {name:<14} {seconds * 1e3:8.2f} ms   {seconds / t['softmax+NLL']:5.2f}x softmax+NLL")
+    print(f"    goal <= 1.5x: fused {t['TV fused+NLL'] / t['softmax+NLL']:.2f}x")
+
+
+def copy_bandwidth(nbytes: int, repeats: int, device: torch.device) -> float:
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
+    dst = torch.empty_like(src)
+    t = interleaved_medians({"copy": lambda: dst.copy_(src)}, repeats * 5, device)["copy"]
+    return 2 * nbytes / t / 1e9
+
+
+def bench_inference(repeats: int, device: torch.device) -> None:
+    b, c, h, w, iters = 1, 11, 360, 480, 100
+    logits = torch.randn(b, c, h, w, generator=torch.Generator().manual_seed(1)).to(device)
+    with torch.no_grad():
+        t = interleaved_medians(
+            {
+                "eager": lambda: tv_softmax(logits, 1.0, 0.25, iters, implementation="eager"),
+                "fused": lambda: tv_softmax(logits, 1.0, 0.25, iters, implementation="fused"),
+            },
+            max(3, repeats // 3),
+            device,
+        )
+        error = (
+            tv_softmax(logits, 1.0, 0.25, iters, implementation="eager")
+            - tv_softmax(logits, 1.0, 0.25, iters, implementation="fused")
+        ).abs().max()
+    element = logits.element_size() * b * h * w
+    # Modelled traffic of the fused kernel per iteration: read o (C) and the old dual (2C),
+    # write the new dual (2C); plus one last pass reading o and the dual and writing A.
+    traffic = iters * 5 * c * element + 4 * c * element
+    probe = copy_bandwidth(64 * 2**20, repeats, device)
+    kernel = "C kernel" if native_supports(logits) else "torch in-place path"
+    print(f"(b) 100-iteration inference, B=1 C=11 360x480, float32 (fast path: {kernel})")
+    print(f"    eager {t['eager'] * 1e3:8.1f} ms   fused {t['fused'] * 1e3:8.1f} ms   "
+          f"speed-up {t['eager'] / t['fused']:.1f}x (goal >= 8x); max |difference| {float(error):.1e}")
+    print(f"    fused achieved {traffic / t['fused'] / 1e9:.1f} GB/s of modelled traffic; "
+          f"copy probe (64 MiB) {probe:.1f} GB/s in this process")
+
+
+def saved_bytes(fn) -> int:
+    total = 0
+
+    def pack(tensor):
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        fn()
+    return total
+
+
+def bench_memory(device: torch.device) -> None:
+    logits = torch.randn(8, 3, 320, 320, device=device, requires_grad=True)
+    lam = torch.tensor(1.0, device=device, requires_grad=True)
+    print("(c) bytes saved for backward, B=8 C=3 320x320 float32")
+    rows = {}
+    for implementation in ("fused", "eager"):
+        rows[implementation] = {
+            t: saved_bytes(lambda: tv_softmax(logits, lam, 0.25, t, implementation=implementation))
+            for t in (1, 10, 50)
+        }
+        r = rows[implementation]
+        print(f"    {implementation:<6} iters 1: {r[1] / 2**20:7.1f} MiB   10: {r[10] / 2**20:7.1f} MiB   "
+              f"50: {r[50] / 2**20:7.1f} MiB   50/1 = {r[50] / r[1]:.2f}x")
+    print(f"    goal 50 iterations <= 1.2x one: fused {rows['fused'][50] / rows['fused'][1]:.2f}x "
+          "(backward recomputes the iterates; they live only during backward)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
+    bench_training_step(args.repeats, device)
+    bench_inference(args.repeats, device)
+    bench_memory(device)
+
+
+if __name__ == "__main__":
+    main()

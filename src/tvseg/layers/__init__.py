@@ -1,0 +1,16 @@
+"""TV-regularized activations: functional forms and thin modules."""
+
+from tvseg.layers._functional import convergent_step, div, grad, project_unit_disk, tv_energy, tv_relu, tv_softmax
+from tvseg.layers.modules import TVReLU, TVSoftmax
+
+__all__ = [
+    "TVReLU",
+    "TVSoftmax",
+    "convergent_step",
+    "div",
+    "grad",
+    "project_unit_disk",
+    "tv_energy",
+    "tv_relu",
+    "tv_softmax",
+]

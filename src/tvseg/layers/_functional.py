@@ -1,0 +1,159 @@
+"""Pure functions of the TV-regularized activations (Jia, Liu & Tai, sections 3.2-3.5).
+
+Conventions (Chambolle 2004), held exactly everywhere in this package:
+
+* ``grad(u)`` is forward differences, zero on the last row and column. It returns the two
+  components stacked in a new dimension just before the spatial ones: ``(..., 2, H, W)``,
+  component 0 along rows (H), component 1 along columns (W).
+* ``div`` is the negative adjoint of ``grad``: ``<grad u, p> = -<u, div p>``.
+* The dual variable ``eta`` holds one 2-vector per pixel and class; ``project_unit_disk``
+  projects each of them onto the unit disk (Eq. 3.9).
+
+The regularized softmax (Eq. 3.8, the issue's projected form) starts from ``eta = 0`` and
+``A = softmax(o)``; each iteration does::
+
+    eta <- P_B(eta - step * grad(A))
+    A   <- softmax_C(o - lam * div(eta))
+
+``step`` is the paper's tau*lambda (section 3.5). With ``iters=1`` this is Eq. 3.21.
+
+Convergence. The iteration is projected gradient ascent on the dual of Eq. 3.4 with an
+effective step ``step / lam`` against a gradient whose Lipschitz constant is
+``lam**2 * ||div||**2 * ||S'|| <= lam**2 * 8 * 1/2``. It therefore converges for
+``step * lam <= 0.5`` and oscillates beyond (measured: ``../shared/notes/measured.md``).
+For the ReLU (slope <= 1) the bound is ``step * lam <= 0.25``. ``convergent_step`` shrinks a
+step into that range for a given (possibly learned) lambda.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+SOFTMAX_STEP_LAM_BOUND = 0.5
+RELU_STEP_LAM_BOUND = 0.25
+
+
+def grad(u: Tensor) -> Tensor:
+    """Forward differences of ``u`` (..., H, W) -> (..., 2, H, W), zero on the last row/column."""
+    d_rows = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
+    d_cols = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1, 0, 0))
+    return torch.stack((d_rows, d_cols), dim=-3)
+
+
+def div(p: Tensor) -> Tensor:
+    """Discrete divergence (..., 2, H, W) -> (..., H, W), the negative adjoint of :func:`grad`."""
+    p_rows = p[..., 0, :-1, :]
+    p_cols = p[..., 1, :, :-1]
+    d_rows = F.pad(p_rows, (0, 0, 0, 1)) - F.pad(p_rows, (0, 0, 1, 0))
+    d_cols = F.pad(p_cols, (0, 1, 0, 0)) - F.pad(p_cols, (1, 0, 0, 0))
+    return d_rows + d_cols
+
+
+def project_unit_disk(xi: Tensor) -> Tensor:
+    """Project each 2-vector ``xi[..., :, i, j]`` onto the unit disk (Eq. 3.9).
+
+    Written as ``xi * rsqrt(max(1, |xi|^2))`` so that the gradient stays finite where ``xi``
+    is zero (saturated probabilities); ``xi / max(1, |xi|)`` gives NaN gradients there.
+    """
+    squared_norm = (xi * xi).sum(dim=-3, keepdim=True)
+    return xi * torch.rsqrt(torch.clamp(squared_norm, min=1.0))
+
+
+def convergent_step(step: float | Tensor, lam: Tensor, bound: float = SOFTMAX_STEP_LAM_BOUND) -> Tensor:
+    """The largest step <= ``step`` with ``step * lam <= bound``, so the iteration converges."""
+    lam = torch.as_tensor(lam)
+    return torch.minimum(torch.as_tensor(step, dtype=lam.dtype, device=lam.device), bound / lam)
+
+
+def check_activation_input(x: Tensor, name: str = "logits") -> None:
+    """Raise a ValueError that says what is wrong with an activation's input."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W); got rank {x.dim()} with shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor; got dtype {x.dtype}")
+    if x.shape[-2] < 2 or x.shape[-1] < 2:
+        raise ValueError(f"{name} needs H >= 2 and W >= 2 for a total variation; got H={x.shape[-2]}, W={x.shape[-1]}")
+
+
+def check_regularization(lam: float | Tensor, step: float | Tensor, iters: int) -> None:
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
+        raise ValueError(f"iters must be a non-negative int; got {iters!r}")
+    lam_t = torch.as_tensor(lam).detach()
+    if lam_t.numel() != 1 or not torch.isfinite(lam_t).all() or (lam_t <= 0).any():
+        raise ValueError(f"lam must be one positive finite number; got {lam!r}")
+    step_t = torch.as_tensor(step).detach()
+    if step_t.numel() != 1 or not torch.isfinite(step_t).all() or (step_t <= 0).any():
+        raise ValueError(f"step must be one positive finite number; got {step!r}")
+
+
+def tv_softmax_eager(logits: Tensor, lam: float | Tensor, step: float | Tensor, iters: int) -> Tensor:
+    """The iteration written plainly with autograd-tracked tensor ops; the reference for the fast path."""
+    probs = torch.softmax(logits, dim=1)
+    eta = torch.zeros_like(grad(probs)) if iters else None
+    for _ in range(iters):
+        eta = project_unit_disk(eta - step * grad(probs))
+        probs = torch.softmax(logits - lam * div(eta), dim=1)
+    return probs
+
+
+def tv_relu_eager(x: Tensor, lam: float | Tensor, step: float | Tensor, iters: int) -> Tensor:
+    activation = torch.relu(x)
+    eta = torch.zeros_like(grad(activation)) if iters else None
+    for _ in range(iters):
+        eta = project_unit_disk(eta - step * grad(activation))
+        activation = torch.relu(x - lam * div(eta))
+    return activation
+
+
+def tv_softmax(
+    logits: Tensor,
+    lam: float | Tensor = 1.0,
+    step: float | Tensor = 0.25,
+    iters: int = 1,
+    *,
+    implementation: str = "fused",
+) -> Tensor:
+    """TV-regularized softmax over dim 1 of ``logits`` (B, C, H, W): ``iters`` iterations of Eq. 3.8.
+
+    ``lam`` and ``step`` may be floats or 0-d tensors (gradients flow to tensors that need them).
+    The iteration converges for ``step * lam <= 0.5`` (module docstring); the caller chooses the
+    step, and :func:`convergent_step` keeps it in range. ``iters=0`` is plain softmax.
+
+    ``implementation``: ``"fused"`` (default) runs the iterations without autograd and
+    differentiates them in a hand-written backward that recomputes the forward, so the memory
+    kept for backward does not grow with ``iters``; ``"eager"`` is the plain autograd version.
+    Both give the same values and gradients.
+    """
+    check_activation_input(logits)
+    check_regularization(lam, step, iters)
+    if iters == 0:
+        return torch.softmax(logits, dim=1)
+    if implementation == "eager":
+        return tv_softmax_eager(logits, lam, step, iters)
+    if implementation == "fused":
+        from tvseg.layers._fused import tv_softmax_fused
+
+        return tv_softmax_fused(logits, lam, step, iters)
+    raise ValueError(f"implementation must be 'fused' or 'eager'; got {implementation!r}")
+
+
+def tv_relu(x: Tensor, lam: float | Tensor = 1.0, step: float | Tensor = 0.125, iters: int = 1) -> Tensor:
+    """TV-regularized ReLU (Eq. 3.12-3.15): ``iters`` iterations of Eq. 3.14, starting from ReLU(x).
+
+    Same conventions as :func:`tv_softmax`; converges for ``step * lam <= 0.25``.
+    """
+    check_activation_input(x, name="x")
+    check_regularization(lam, step, iters)
+    return tv_relu_eager(x, lam, step, iters)
+
+
+def tv_energy(probs: Tensor, logits: Tensor, lam: float | Tensor) -> Tensor:
+    """Energy of Eq. 3.4 per batch item: ``-<A,o> + <A,log A> + lam * sum_c TV_iso(A_c)``."""
+    g = grad(probs)
+    tv = torch.sqrt((g * g).sum(dim=-3)).sum(dim=(1, 2, 3))
+    entropy_term = torch.special.xlogy(probs, probs).sum(dim=(1, 2, 3))
+    return -(probs * logits).sum(dim=(1, 2, 3)) + entropy_term + lam * tv

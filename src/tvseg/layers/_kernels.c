@@ -1,0 +1,28 @@
+/* Fused CPU kernel for the TV softmax iteration (Eq. 3.8), used for inference.
+ *
+ * The state between iterations is the dual eta alone (B, C, 2, H, W); the primal
+ * A = softmax_C(o - lam * div(eta)) is recomputed row by row into a two-row ring buffer,
+ * so one iteration reads o and eta once and writes the new eta once. The dual is
+ * double-buffered, so row chunks run in parallel without races. Conventions are those of
+ * _functional.py: forward differences with zero on the last row and column, div the
+ * negative adjoint of grad, projection of each 2-vector onto the unit disk.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REAL float
+#define NAME(x) x##_f32
+#define EXP expf
+#define SQRT sqrtf
+#include "_kernels_body.h"
+#undef REAL
+#undef NAME
+#undef EXP
+#undef SQRT
+
+#define REAL double
+#define NAME(x) x##_f64
+#define EXP exp
+#define SQRT sqrt
+#include "_kernels_body.h"

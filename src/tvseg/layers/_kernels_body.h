@@ -1,0 +1,303 @@
+/* Body of the fused TV-softmax kernels, included once per floating type by _kernels.c with
+ * REAL, NAME(x), EXP and SQRT defined. Layouts: o, A (B, C, H, W); duals (B, C, 2, H, W).
+ * "Row buffers" hold one image row of every class, C x W. */
+
+/* dst[c][j] = (div eta)[c, i, j] for row i, with the missing terms at the border. */
+static void NAME(div_row)(const REAL *eta, REAL *dst, long C, long H, long W, long i) {
+    const long hw = H * W;
+    const REAL down = i < H - 1 ? 1 : 0, up = i > 0 ? 1 : 0;
+    for (long c = 0; c < C; ++c) {
+        const REAL *e0 = eta + (2 * c) * hw + i * W;
+        const REAL *e0_up = i > 0 ? e0 - W : e0;
+        const REAL *e1 = eta + (2 * c + 1) * hw + i * W;
+        REAL *d = dst + c * W;
+        d[0] = down * e0[0] - up * e0_up[0] + e1[0];
+        for (long j = 1; j < W - 1; ++j) d[j] = down * e0[j] - up * e0_up[j] + e1[j] - e1[j - 1];
+        d[W - 1] = down * e0[W - 1] - up * e0_up[W - 1] - e1[W - 2];
+    }
+}
+
+/* In place over C x W values at row[c * class_stride + j]: softmax over c. scratch holds 2W. */
+static void NAME(softmax_row)(REAL *row, long class_stride, long C, long W, REAL *scratch) {
+    REAL *row_max = scratch, *row_sum = scratch + W;
+    memcpy(row_max, row, sizeof(REAL) * W);
+    for (long c = 1; c < C; ++c) {
+        const REAL *rc = row + c * class_stride;
+        for (long j = 0; j < W; ++j) row_max[j] = rc[j] > row_max[j] ? rc[j] : row_max[j];
+    }
+    for (long j = 0; j < W; ++j) row_sum[j] = 0;
+    for (long c = 0; c < C; ++c) {
+        REAL *rc = row + c * class_stride;
+        for (long j = 0; j < W; ++j) {
+            rc[j] = EXP(rc[j] - row_max[j]);
+            row_sum[j] += rc[j];
+        }
+    }
+    for (long j = 0; j < W; ++j) row_sum[j] = (REAL)1 / row_sum[j];
+    for (long c = 0; c < C; ++c) {
+        REAL *rc = row + c * class_stride;
+        for (long j = 0; j < W; ++j) rc[j] *= row_sum[j];
+    }
+}
+
+/* Row i of softmax_C(o - lam * div(eta)) into row[c * class_stride + j] (eta NULL: zero dual).
+ * div_scratch holds C x W, scratch 2W. */
+static void NAME(primal_row)(const REAL *o, const REAL *eta, REAL *row, long class_stride,
+                             long C, long H, long W, long i, REAL lam, REAL *div_scratch,
+                             REAL *scratch) {
+    const long hw = H * W;
+    if (eta) NAME(div_row)(eta, div_scratch, C, H, W, i);
+    for (long c = 0; c < C; ++c) {
+        const REAL *oc = o + c * hw + i * W;
+        REAL *rc = row + c * class_stride;
+        if (!eta) {
+            memcpy(rc, oc, sizeof(REAL) * W);
+            continue;
+        }
+        const REAL *d = div_scratch + c * W;
+        for (long j = 0; j < W; ++j) rc[j] = oc[j] - lam * d[j];
+    }
+    NAME(softmax_row)(row, class_stride, C, W, scratch);
+}
+
+/* Row i of xi = eta_old - step * grad(A) and eta_new = P(xi), given rows i and i+1 of A;
+ * on the last row a_down is a_here, which makes the row difference zero. eta_old NULL is a
+ * zero dual; xi_store may be NULL. Branches stay outside the inner loops so they vectorize. */
+static void NAME(dual_row)(const REAL *eta_old, REAL *eta_new, REAL *xi_store,
+                           const REAL *a_here, const REAL *a_down, long C, long H, long W, long i,
+                           REAL step) {
+    const long hw = H * W;
+    for (long c = 0; c < C; ++c) {
+        const REAL *ah = a_here + c * W, *ad = a_down + c * W;
+        const long off = (2 * c) * hw + i * W;
+        REAL *n0 = eta_new + off, *n1 = n0 + hw;
+        for (long j = 0; j < W; ++j) n0[j] = -step * (ad[j] - ah[j]);
+        for (long j = 0; j < W - 1; ++j) n1[j] = -step * (ah[j + 1] - ah[j]);
+        n1[W - 1] = 0;
+        if (eta_old) {
+            const REAL *o0 = eta_old + off, *o1 = o0 + hw;
+            for (long j = 0; j < W; ++j) {
+                n0[j] += o0[j];
+                n1[j] += o1[j];
+            }
+        }
+        if (xi_store) {
+            memcpy(xi_store + off, n0, sizeof(REAL) * W);
+            memcpy(xi_store + off + hw, n1, sizeof(REAL) * W);
+        }
+        for (long j = 0; j < W; ++j) {
+            REAL n2 = n0[j] * n0[j] + n1[j] * n1[j];
+            REAL r = n2 > (REAL)1 ? (REAL)1 / SQRT(n2) : (REAL)1;
+            n0[j] *= r;
+            n1[j] *= r;
+        }
+    }
+}
+
+/* Each parallel sweep gives every thread a chunk of rows of one batch item. */
+#define ROW_CHUNKS(threads) ((threads) > 1 ? (long)(threads) : 1L)
+
+/* `iters` iterations of Eq. 3.8 from eta = 0 for all B items; probabilities into `out`.
+ * eta_a, eta_b: (B, C, 2, H, W) buffers. xi_store: NULL, or (iters, B, C, 2, H, W) to keep the
+ * pre-projection duals xi^1..xi^T for the backward pass. Returns 0, or 1 if out of memory. */
+int NAME(tv_softmax_forward)(const REAL *o, REAL *eta_a, REAL *eta_b, REAL *xi_store, REAL *out,
+                             long B, long C, long H, long W, REAL lam, REAL step, long iters,
+                             int threads) {
+    const long hw = H * W, chunks = ROW_CHUNKS(threads);
+    REAL *eta_old = NULL, *eta_new = eta_a;
+    int failed = 0;
+    for (long t = 0; t <= iters && !failed; ++t) {
+        const int last = t == iters;
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
+        for (long b = 0; b < B; ++b) {
+            for (long k = 0; k < chunks; ++k) {
+                const long r0 = H * k / chunks, r1 = H * (k + 1) / chunks;
+                if (r0 >= r1) continue;
+                const REAL *ob = o + b * C * hw;
+                const REAL *eo = eta_old ? eta_old + b * 2 * C * hw : NULL;
+                REAL *ring = (REAL *)malloc(sizeof(REAL) * (3 * C * W + 2 * W));
+                if (!ring) {
+                    failed = 1;
+                    continue;
+                }
+                REAL *here = ring, *down = ring + C * W, *div_scratch = ring + 2 * C * W;
+                REAL *scratch = ring + 3 * C * W;
+                if (last) {
+                    for (long i = r0; i < r1; ++i)
+                        NAME(primal_row)(ob, eo, out + b * C * hw + i * W, hw, C, H, W, i, lam,
+                                         div_scratch, scratch);
+                    free(ring);
+                    continue;
+                }
+                REAL *en = eta_new + b * 2 * C * hw;
+                REAL *xs = xi_store ? xi_store + (t * B + b) * 2 * C * hw : NULL;
+                NAME(primal_row)(ob, eo, here, W, C, H, W, r0, lam, div_scratch, scratch);
+                for (long i = r0; i < r1; ++i) {
+                    const int has_down = i < H - 1;
+                    if (has_down)
+                        NAME(primal_row)(ob, eo, down, W, C, H, W, i + 1, lam, div_scratch,
+                                         scratch);
+                    NAME(dual_row)(eo, en, xs, here, has_down ? down : here, C, H, W, i, step);
+                    REAL *tmp = here;
+                    here = down;
+                    down = tmp;
+                }
+                free(ring);
+            }
+        }
+        if (!last) {
+            eta_old = eta_new;
+            eta_new = eta_new == eta_a ? eta_b : eta_a;
+        }
+    }
+    return failed;
+}
+
+/* Quantities of row i in the reverse sweep of iteration k: A^k, and gz = S'(z^k)^T gA^k with
+ * gA^k = grad_out (k = T) or step * div(g_xi^{k+1}) (k < T). With `own`, also accumulates
+ * grad_o += gz and returns -<gz, div eta^k> for lambda's gradient. */
+static REAL NAME(reverse_row)(const REAL *o, const REAL *eta, const REAL *grad_out,
+                              const REAL *g_xi_next, REAL *grad_o, REAL *a_row, REAL *gz_row,
+                              REAL *div_scratch, REAL *scratch, long C, long H, long W, long i,
+                              REAL lam, REAL step, int own) {
+    const long hw = H * W;
+    NAME(primal_row)(o, eta, a_row, W, C, H, W, i, lam, div_scratch, scratch);
+    REAL lam_term = 0;
+    /* gA into gz_row, then the softmax adjoint in place. */
+    if (grad_out) {
+        for (long c = 0; c < C; ++c) memcpy(gz_row + c * W, grad_out + c * hw + i * W, sizeof(REAL) * W);
+    } else {
+        NAME(div_row)(g_xi_next, gz_row, C, H, W, i);
+        for (long j = 0; j < C * W; ++j) gz_row[j] *= step;
+    }
+    REAL *dot = scratch;
+    for (long j = 0; j < W; ++j) dot[j] = 0;
+    for (long c = 0; c < C; ++c)
+        for (long j = 0; j < W; ++j) dot[j] += a_row[c * W + j] * gz_row[c * W + j];
+    for (long c = 0; c < C; ++c)
+        for (long j = 0; j < W; ++j) gz_row[c * W + j] = a_row[c * W + j] * (gz_row[c * W + j] - dot[j]);
+    if (own) { /* div_scratch still holds div(eta) of row i from primal_row */
+        for (long c = 0; c < C; ++c) {
+            REAL *go = grad_o + c * hw + i * W;
+            const REAL *g = gz_row + c * W, *d = div_scratch + c * W;
+            for (long j = 0; j < W; ++j) {
+                go[j] += g[j];
+                if (eta) lam_term -= g[j] * d[j];
+            }
+        }
+    }
+    return lam_term;
+}
+
+/* Gradients of <grad_out, A^T> for the forward above, by the reverse sweep of section 3.4.
+ * xi_store: xi^1..xi^T from tv_softmax_forward; eta, g_xi_a, g_xi_b: (B, C, 2, H, W) workspaces.
+ * grad_o (B, C, H, W) is overwritten; grad_lam and grad_step receive sums. */
+int NAME(tv_softmax_backward)(const REAL *o, const REAL *xi_store, const REAL *grad_out,
+                              REAL *eta, REAL *g_xi_a, REAL *g_xi_b, REAL *grad_o,
+                              double *grad_lam, double *grad_step, long B, long C, long H, long W,
+                              REAL lam, REAL step, long iters, int threads) {
+    const long hw = H * W, chunks = ROW_CHUNKS(threads), dual = 2 * C * hw;
+    /* Per-chunk partial sums, added in a fixed order so that backward is bit-reproducible. */
+    double *partial = (double *)calloc(2 * B * chunks, sizeof(double));
+    if (!partial) return 1;
+    int failed = 0;
+    memset(grad_o, 0, sizeof(REAL) * B * C * hw);
+    REAL *g_next = NULL, *g_cur = g_xi_a;
+    for (long k = iters; k >= 0 && !failed; --k) {
+        const REAL *xi_k = k > 0 ? xi_store + (k - 1) * B * dual : NULL;
+        if (k > 0) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+            for (long n = 0; n < B * C; ++n) { /* eta^k = P(xi^k) */
+                const REAL *x0 = xi_k + 2 * n * hw, *x1 = x0 + hw;
+                REAL *e0 = eta + 2 * n * hw, *e1 = e0 + hw;
+                for (long j = 0; j < hw; ++j) {
+                    REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
+                    REAL r = n2 > (REAL)1 ? (REAL)1 / SQRT(n2) : (REAL)1;
+                    e0[j] = x0[j] * r;
+                    e1[j] = x1[j] * r;
+                }
+            }
+        }
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
+        for (long b = 0; b < B; ++b) {
+            for (long q = 0; q < chunks; ++q) {
+                const long r0 = H * q / chunks, r1 = H * (q + 1) / chunks;
+                if (r0 >= r1) continue;
+                double lam_sum = 0, step_sum = 0;
+                REAL *ring = (REAL *)malloc(sizeof(REAL) * (5 * C * W + 2 * W));
+                if (!ring) {
+                    failed = 1;
+                    continue;
+                }
+                REAL *a_here = ring, *a_down = ring + C * W, *gz_here = ring + 2 * C * W;
+                REAL *gz_down = ring + 3 * C * W, *div_scratch = ring + 4 * C * W;
+                REAL *scratch = ring + 5 * C * W;
+                const REAL *ob = o + b * C * hw;
+                const REAL *eb = k > 0 ? eta + b * dual : NULL;
+                const REAL *gout = k == iters ? grad_out + b * C * hw : NULL;
+                const REAL *gn = g_next ? g_next + b * dual : NULL;
+                REAL *gob = grad_o + b * C * hw;
+                lam_sum += NAME(reverse_row)(ob, eb, gout, gn, gob, a_here, gz_here, div_scratch,
+                                             scratch, C, H, W, r0, lam, step, 1);
+                for (long i = r0; i < r1; ++i) {
+                    const int has_down = i < H - 1;
+                    if (has_down)
+                        lam_sum += NAME(reverse_row)(ob, eb, gout, gn, gob, a_down, gz_down,
+                                                     div_scratch, scratch, C, H, W, i + 1, lam,
+                                                     step, i + 1 < r1);
+                    const REAL *ad = has_down ? a_down : a_here;
+                    const REAL *gzd = has_down ? gz_down : gz_here;
+                    for (long c = 0; c < C; ++c) {
+                        const long off = (2 * c) * hw + i * W;
+                        const REAL *ah = a_here + c * W, *adc = ad + c * W;
+                        const REAL *gh = gz_here + c * W, *gd = gzd + c * W;
+                        const REAL *gn0 = gn ? gn + off : NULL;
+                        for (long j = 0; j < W; ++j) {
+                            const REAL da1 = j < W - 1 ? ah[j + 1] - ah[j] : (REAL)0;
+                            if (gn0) step_sum -= gn0[j] * (adc[j] - ah[j]) + gn0[j + hw] * da1;
+                        }
+                        if (k == 0) continue;
+                        const REAL *x0 = xi_k + b * dual + off, *x1 = x0 + hw;
+                        REAL *out0 = g_cur + b * dual + off, *out1 = out0 + hw;
+                        for (long j = 0; j < W; ++j) {
+                            REAL h0 = lam * (gd[j] - gh[j]) + (gn0 ? gn0[j] : 0);
+                            REAL h1 = (j < W - 1 ? lam * (gh[j + 1] - gh[j]) : (REAL)0) + (gn0 ? gn0[j + hw] : 0);
+                            REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
+                            if (n2 > (REAL)1) {
+                                REAL r = (REAL)1 / SQRT(n2);
+                                REAL radial = (x0[j] * h0 + x1[j] * h1) * r * r * r;
+                                out0[j] = h0 * r - x0[j] * radial;
+                                out1[j] = h1 * r - x1[j] * radial;
+                            } else {
+                                out0[j] = h0;
+                                out1[j] = h1;
+                            }
+                        }
+                    }
+                    REAL *tmp = a_here;
+                    a_here = a_down;
+                    a_down = tmp;
+                    tmp = gz_here;
+                    gz_here = gz_down;
+                    gz_down = tmp;
+                }
+                free(ring);
+                partial[2 * (b * chunks + q)] += lam_sum;
+                partial[2 * (b * chunks + q) + 1] += step_sum;
+            }
+        }
+        if (k > 0) {
+            g_next = g_cur;
+            g_cur = g_cur == g_xi_a ? g_xi_b : g_xi_a;
+        }
+    }
+    double lam_total = 0, step_total = 0;
+    for (long n = 0; n < B * chunks; ++n) {
+        lam_total += partial[2 * n];
+        step_total += partial[2 * n + 1];
+    }
+    free(partial);
+    *grad_lam = lam_total;
+    *grad_step = step_total;
+    return failed;
+}

@@ -1,0 +1,168 @@
+"""Builds and calls the fused C kernel (``_kernels.c``) for CPU inference.
+
+The kernel is compiled on first use with the system C compiler into a per-user cache
+(``$TVSEG_CACHE`` or ``~/.cache/tvseg``), keyed by the source, the flags and the CPU, and
+loaded with ctypes: no build step at install time and no torch headers. Where no compiler
+is found, or ``TVSEG_NATIVE=0``, :func:`native_available` is False and callers fall back to
+the torch implementation, which gives the same values.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+_HERE = Path(__file__).parent
+_SOURCES = ("_kernels.c", "_kernels_body.h")
+# -ffast-math lets gcc vectorize exp through glibc's libmvec (hence -lm); the inputs are
+# checked finite before the kernel runs, so its no-NaN assumption holds.
+_FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+_LINK = ["-lm"]
+_TYPES = {torch.float32: ("f32", ctypes.c_float), torch.float64: ("f64", ctypes.c_double)}
+
+
+def _cpu_signature() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        models = [line for line in text.splitlines() if line.startswith(("model name", "flags"))]
+        return "\n".join(sorted(set(models)))
+    except OSError:
+        return platform.processor()
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("TVSEG_CACHE", Path.home() / ".cache" / "tvseg"))
+
+
+@lru_cache(maxsize=1)
+def _library():
+    if os.environ.get("TVSEG_NATIVE", "1") == "0":
+        return None
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        digest.update((_HERE / name).read_bytes())
+    digest.update(" ".join([compiler, *_FLAGS, *_LINK, _cpu_signature()]).encode())
+    target = _cache_dir() / f"tv_kernels_{digest.hexdigest()[:16]}.so"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            built = Path(tmp) / target.name
+            result = subprocess.run(
+                [compiler, *_FLAGS, "-o", str(built), str(_HERE / "_kernels.c"), *_LINK],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                warnings.warn(
+                    f"tvseg: building the fused CPU kernel failed, using the torch path instead:\n{result.stderr}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                return None
+            os.replace(built, target)  # atomic, so parallel first uses never load half a file
+    try:
+        library = ctypes.CDLL(str(target))
+    except OSError as error:
+        warnings.warn(f"tvseg: loading the fused CPU kernel failed, using the torch path instead: {error}", RuntimeWarning, stacklevel=3)
+        return None
+    pointer, size = ctypes.c_void_p, ctypes.c_long
+    for suffix, real in _TYPES.values():
+        forward = getattr(library, f"tv_softmax_forward_{suffix}")
+        forward.restype = ctypes.c_int
+        forward.argtypes = [pointer] * 5 + [size] * 4 + [real, real, size, ctypes.c_int]
+        backward = getattr(library, f"tv_softmax_backward_{suffix}")
+        backward.restype = ctypes.c_int
+        backward.argtypes = [pointer] * 7 + [ctypes.POINTER(ctypes.c_double)] * 2 + [size] * 4 + [real, real, size, ctypes.c_int]
+    return library
+
+
+def native_available() -> bool:
+    return _library() is not None
+
+
+def native_supports(logits: Tensor) -> bool:
+    return logits.device.type == "cpu" and logits.dtype in _TYPES and native_available()
+
+
+_scratch = threading.local()
+
+
+def _scratch_buffer(role: str, shape: tuple, like: Tensor) -> Tensor:
+    """A scratch tensor reused across calls with the same shape and dtype.
+
+    A training loop calls the layer with one shape over and over; fresh buffers of tens of MB
+    would be page-faulted in on every call, which costs more than the kernels themselves.
+    Buffers are per thread, so concurrent calls from different threads never share one.
+    """
+    cache = _scratch.__dict__.setdefault("buffers", {})
+    buffer = cache.get(role)
+    if buffer is None or buffer.shape != shape or buffer.dtype != like.dtype:
+        buffer = like.new_empty(shape)
+        cache[role] = buffer
+    return buffer
+
+
+def release_scratch() -> None:
+    """Free this thread's cached scratch buffers."""
+    _scratch.__dict__.pop("buffers", None)
+
+
+def _check(status: int) -> None:
+    if status != 0:
+        raise MemoryError("tvseg: the fused kernel could not allocate its row buffers")
+
+
+def tv_softmax_native(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False):
+    """``iters`` iterations of Eq. 3.8 in the fused kernel, without autograd.
+
+    Returns the probabilities, and with ``keep_duals`` also the pre-projection duals
+    xi^1..xi^T stacked as (T, B, C, 2, H, W) for :func:`tv_softmax_native_backward`.
+    """
+    suffix, _ = _TYPES[logits.dtype]
+    logits = logits.detach().contiguous()
+    b, c, h, w = logits.shape
+    # A second dual buffer is needed only from the second iteration on.
+    duals = _scratch_buffer("duals", (2 if iters > 1 else 1, b, c, 2, h, w) if iters else (1, 1), logits)
+    xi_store = _scratch_buffer("xi", (iters, b, c, 2, h, w), logits) if keep_duals and iters else None
+    out = torch.empty_like(logits)
+    status = getattr(_library(), f"tv_softmax_forward_{suffix}")(
+        logits.data_ptr(), duals[0].data_ptr(), duals[-1].data_ptr(),
+        xi_store.data_ptr() if xi_store is not None else None, out.data_ptr(),
+        b, c, h, w, lam, step, iters, torch.get_num_threads(),
+    )  # fmt: skip
+    _check(status)
+    return (out, xi_store) if keep_duals else out
+
+
+def tv_softmax_native_backward(logits: Tensor, xi_store, grad_probs: Tensor, lam: float, step: float, iters: int):
+    """Gradients of ``<grad_probs, tv_softmax(logits)>`` for logits, lambda and step."""
+    suffix, _ = _TYPES[logits.dtype]
+    logits = logits.detach().contiguous()
+    grad_probs = grad_probs.detach().to(logits.dtype).contiguous()
+    b, c, h, w = logits.shape
+    work = _scratch_buffer("adjoint", (3 if iters > 1 else 2, b, c, 2, h, w) if iters else (2, 1), logits)
+    grad_logits = torch.empty_like(logits)
+    grad_lam, grad_step = ctypes.c_double(), ctypes.c_double()
+    status = getattr(_library(), f"tv_softmax_backward_{suffix}")(
+        logits.data_ptr(), xi_store.data_ptr() if xi_store is not None else None, grad_probs.data_ptr(),
+        work[0].data_ptr(), work[1].data_ptr(), work[-1].data_ptr(), grad_logits.data_ptr(),
+        ctypes.byref(grad_lam), ctypes.byref(grad_step),
+        b, c, h, w, lam, step, iters, torch.get_num_threads(),
+    )  # fmt: skip
+    _check(status)
+    return grad_logits, grad_lam.value, grad_step.value
