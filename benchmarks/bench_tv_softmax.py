@@ -127,7 +127,7 @@ def bench_memory(device: torch.device) -> None:
     rows = {}
     for implementation in ("fused", "eager"):
         rows[implementation] = {
-            t: saved_bytes(lambda: tv_softmax(logits, lam, 0.25, t, implementation=implementation))
+            t: saved_bytes(lambda t=t, impl=implementation: tv_softmax(logits, lam, 0.25, t, implementation=impl))
             for t in (1, 10, 50)
         }
         r = rows[implementation]

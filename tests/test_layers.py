@@ -232,8 +232,8 @@ def _saved_bytes(fn):
 def test_fused_memory_saved_for_backward_does_not_grow_with_iterations():
     o = _logits((1, 3, 32, 32), dtype=torch.float32).requires_grad_()
     lam = torch.tensor(1.0, requires_grad=True)
-    fused = [_saved_bytes(lambda: tv_softmax(o, lam, 0.25, t)) for t in (1, 10, 50)]
-    eager = [_saved_bytes(lambda: tv_softmax(o, lam, 0.25, t, implementation="eager")) for t in (1, 50)]
+    fused = [_saved_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t)) for t in (1, 10, 50)]
+    eager = [_saved_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t, implementation="eager")) for t in (1, 50)]
     assert fused[0] == fused[1] == fused[2]
     assert eager[1] > 10 * eager[0]
 

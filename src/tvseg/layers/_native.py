@@ -66,6 +66,7 @@ def _library():
                 [compiler, *_FLAGS, "-o", str(built), str(_HERE / "_kernels.c"), *_LINK],
                 capture_output=True,
                 text=True,
+                check=False,
             )
             if result.returncode != 0:
                 warnings.warn(
