@@ -31,3 +31,4 @@ reproduce: env
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m ruff format --check src tests benchmarks

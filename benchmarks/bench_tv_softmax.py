@@ -91,9 +91,13 @@ def bench_inference(repeats: int, device: torch.device) -> None:
             device,
         )
         error = (
-            tv_softmax(logits, 1.0, 0.25, iters, implementation="eager")
-            - tv_softmax(logits, 1.0, 0.25, iters, implementation="fused")
-        ).abs().max()
+            (
+                tv_softmax(logits, 1.0, 0.25, iters, implementation="eager")
+                - tv_softmax(logits, 1.0, 0.25, iters, implementation="fused")
+            )
+            .abs()
+            .max()
+        )
     element = logits.element_size() * b * h * w
     # Modelled traffic of the fused kernel per iteration: read o (C) and the old dual (2C),
     # write the new dual (2C); plus one last pass reading o and the dual and writing A.
@@ -101,10 +105,14 @@ def bench_inference(repeats: int, device: torch.device) -> None:
     probe = copy_bandwidth(64 * 2**20, repeats, device)
     kernel = "C kernel" if native_supports(logits) else "torch in-place path"
     print(f"(b) 100-iteration inference, B=1 C=11 360x480, float32 (fast path: {kernel})")
-    print(f"    eager {t['eager'] * 1e3:8.1f} ms   fused {t['fused'] * 1e3:8.1f} ms   "
-          f"speed-up {t['eager'] / t['fused']:.1f}x (goal >= 8x); max |difference| {float(error):.1e}")
-    print(f"    fused achieved {traffic / t['fused'] / 1e9:.1f} GB/s of modelled traffic; "
-          f"copy probe (64 MiB) {probe:.1f} GB/s in this process")
+    print(
+        f"    eager {t['eager'] * 1e3:8.1f} ms   fused {t['fused'] * 1e3:8.1f} ms   "
+        f"speed-up {t['eager'] / t['fused']:.1f}x (goal >= 8x); max |difference| {float(error):.1e}"
+    )
+    print(
+        f"    fused achieved {traffic / t['fused'] / 1e9:.1f} GB/s of modelled traffic; "
+        f"copy probe (64 MiB) {probe:.1f} GB/s in this process"
+    )
 
 
 def saved_bytes(fn) -> int:
@@ -131,10 +139,14 @@ def bench_memory(device: torch.device) -> None:
             for t in (1, 10, 50)
         }
         r = rows[implementation]
-        print(f"    {implementation:<6} iters 1: {r[1] / 2**20:7.1f} MiB   10: {r[10] / 2**20:7.1f} MiB   "
-              f"50: {r[50] / 2**20:7.1f} MiB   50/1 = {r[50] / r[1]:.2f}x")
-    print(f"    goal 50 iterations <= 1.2x one: fused {rows['fused'][50] / rows['fused'][1]:.2f}x "
-          "(backward recomputes the iterates; they live only during backward)")
+        print(
+            f"    {implementation:<6} iters 1: {r[1] / 2**20:7.1f} MiB   10: {r[10] / 2**20:7.1f} MiB   "
+            f"50: {r[50] / 2**20:7.1f} MiB   50/1 = {r[50] / r[1]:.2f}x"
+        )
+    print(
+        f"    goal 50 iterations <= 1.2x one: fused {rows['fused'][50] / rows['fused'][1]:.2f}x "
+        "(backward recomputes the iterates; they live only during backward)"
+    )
 
 
 def main() -> None:

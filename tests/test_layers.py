@@ -189,7 +189,9 @@ def test_gradcheck_through_convergent_step():
     with torch.no_grad():
         layer.lam.fill_(3.0)  # step is clamped to 0.5 / lam, so it depends on lambda
     assert torch.autograd.gradcheck(lambda o: layer(o), (o,))
-    assert torch.autograd.gradcheck(lambda lam: tv_softmax(o.detach(), lam, 0.5 / lam, 3), (layer.lam.detach().clone().requires_grad_(),))
+    assert torch.autograd.gradcheck(
+        lambda lam: tv_softmax(o.detach(), lam, 0.5 / lam, 3), (layer.lam.detach().clone().requires_grad_(),)
+    )
 
 
 def test_fused_gradients_equal_eager_gradients():

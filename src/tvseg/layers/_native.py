@@ -79,7 +79,11 @@ def _library():
     try:
         library = ctypes.CDLL(str(target))
     except OSError as error:
-        warnings.warn(f"tvseg: loading the fused CPU kernel failed, using the torch path instead: {error}", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"tvseg: loading the fused CPU kernel failed, using the torch path instead: {error}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return None
     pointer, size = ctypes.c_void_p, ctypes.c_long
     for suffix, real in _TYPES.values():
@@ -88,7 +92,9 @@ def _library():
         forward.argtypes = [pointer] * 5 + [size] * 4 + [real, real, size, ctypes.c_int]
         backward = getattr(library, f"tv_softmax_backward_{suffix}")
         backward.restype = ctypes.c_int
-        backward.argtypes = [pointer] * 7 + [ctypes.POINTER(ctypes.c_double)] * 2 + [size] * 4 + [real, real, size, ctypes.c_int]
+        backward.argtypes = (
+            [pointer] * 7 + [ctypes.POINTER(ctypes.c_double)] * 2 + [size] * 4 + [real, real, size, ctypes.c_int]
+        )
     return library
 
 

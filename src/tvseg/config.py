@@ -1,0 +1,124 @@
+"""The one configuration: config.yaml, overridden by profile files, validated by the schema.
+
+Profiles only override: later files are merged into earlier ones key by key (lists are
+replaced whole). The schema (``workflow/schemas/config.schema.yaml``) fills defaults and
+rejects unknown keys and wrong types before any job starts.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+# One readable id per experiment: {network}_{dataset}_{training data}, e.g. runet_wbc_noisy.
+TRAIN_DATA = ("clean", "noisy")
+PAPER_NAMES = {"unet": "Unet", "runet": "RUnet", "segnet": "Segnet", "rsegnet": "RSegnet"}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
+    """Validate ``config`` in place (filling defaults); raise ConfigError naming the bad key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors[:10]]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    return config
+
+
+def load_config(*paths: str | Path) -> dict:
+    """Merge the YAML files in order (config.yaml first, then profile overrides) and validate."""
+    if not paths:
+        paths = (REPO_ROOT / "config.yaml",)
+    config: dict = {}
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"configuration file not found: {path}")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping at the top level")
+        config = merge(config, loaded)
+    return validate(config)
+
+
+@dataclass(frozen=True)
+class RunId:
+    network: str  # unet | runet | segnet | rsegnet
+    dataset: str
+    train_data: str  # clean | noisy
+
+    @classmethod
+    def parse(cls, text: str) -> RunId:
+        parts = text.split("_")
+        if len(parts) != 3 or parts[0] not in PAPER_NAMES or parts[2] not in TRAIN_DATA:
+            raise ConfigError(f"run id must look like runet_wbc_noisy (network_dataset_data); got {text!r}")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.network}_{self.dataset}_{self.train_data}"
+
+    @property
+    def head(self) -> str:
+        return "tv" if self.network.startswith("r") else "softmax"
+
+    @property
+    def paper_name(self) -> str:
+        return f"{PAPER_NAMES[self.network]}{1 if self.train_data == 'clean' else 2}"
+
+
+def runs_for(config: dict) -> list[RunId]:
+    """The paper's variants for every enabled dataset: plain and regularized, clean and noisy."""
+    runs = []
+    for dataset, settings in config["datasets"].items():
+        if not settings.get("enabled", True):
+            continue
+        plain = settings["architecture"]
+        for train_data in TRAIN_DATA:
+            for network in (plain, f"r{plain}"):
+                runs.append(RunId(network, dataset, train_data))
+    return runs
+
+
+def dataset_settings(config: dict, dataset: str) -> dict:
+    if dataset not in config["datasets"]:
+        raise ConfigError(f"dataset {dataset!r} is not configured; configured: {sorted(config['datasets'])}")
+    return config["datasets"][dataset]
+
+
+def prepared_dir(config: dict, dataset: str) -> Path:
+    return Path(config["data_root"]) / "prepared" / dataset

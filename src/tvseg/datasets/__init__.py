@@ -1,0 +1,28 @@
+"""Datasets of the paper: WBC, CamVid and SUN-RGBD; download or mirror, preparation, noise."""
+
+from tvseg.datasets.noise import NOISE_KINDS, add_noise
+from tvseg.datasets.prepare import (
+    DataError,
+    NoisyTrainingSet,
+    PreparedSplit,
+    PrepareSettings,
+    prepare_dataset,
+    read_manifest,
+)
+from tvseg.datasets.sources import DataSourceError, fetch
+from tvseg.datasets.specs import IGNORE_INDEX, get_spec
+
+__all__ = [
+    "IGNORE_INDEX",
+    "NOISE_KINDS",
+    "DataError",
+    "DataSourceError",
+    "NoisyTrainingSet",
+    "PrepareSettings",
+    "PreparedSplit",
+    "add_noise",
+    "fetch",
+    "get_spec",
+    "prepare_dataset",
+    "read_manifest",
+]

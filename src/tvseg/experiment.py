@@ -1,0 +1,77 @@
+"""From the configuration to the settings of each step (prepare, train, evaluate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tvseg.config import RunId, dataset_settings, prepared_dir
+from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings, read_manifest
+from tvseg.datasets.specs import get_spec
+from tvseg.datasets.splits import choose
+from tvseg.evaluate import Condition, expand_conditions
+from tvseg.train import TrainSettings
+
+
+def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
+    settings = dataset_settings(config, dataset)
+    noisy = settings["noisy_train"]
+    return PrepareSettings(
+        size=tuple(settings["size"]) if settings.get("size") else None,
+        seed=config["seeds"][0] if dataset == "sunrgbd" else 0,
+        noisy=NoisyTrainingSet(
+            count=noisy["count"],
+            gaussian_level=noisy["gaussian_level"],
+            salt_pepper_level=noisy.get("salt_pepper_level", 0.01),
+            gaussian_reading=config["noise"]["gaussian_reading"],
+            seed=config["noise"]["seed"],
+        ),
+        sunrgbd_split=settings.get("split", "random"),
+        sunrgbd_train_count=settings.get("train_count", 5285),
+        limit=dict(settings.get("limit", {})),
+    )
+
+
+def validation_ids(config: dict, dataset: str) -> list[str]:
+    """Training images held out for tuning, drawn from the seed; never test images."""
+    count = dataset_settings(config, dataset).get("validation_count", 0)
+    if not count:
+        return []
+    manifest = read_manifest(prepared_dir(config, dataset))
+    return choose(manifest["splits"]["train"], count, seed=config["noise"]["seed"] + 17)
+
+
+def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
+    settings = dataset_settings(config, run.dataset)
+    tv = config["tv"]
+    return TrainSettings(
+        data_dir=str(prepared_dir(config, run.dataset)),
+        split="train_noisy" if run.train_data == "noisy" else "train",
+        architecture=settings["architecture"],
+        num_classes=get_spec(run.dataset).num_classes,
+        encoder=settings["encoder"],
+        encoder_weights=settings.get("encoder_weights"),
+        head=run.head,
+        tv={k: tv[k] for k in ("lam", "step", "train_iters", "eval_iters")},
+        lr=settings["lr"],
+        lam_lr=settings["lr"] * tv["lam_lr_factor"],
+        momentum=config["training"]["momentum"],
+        weight_decay=config["training"]["weight_decay"],
+        batch_size=settings["batch_size"],
+        iterations=settings["iterations"],
+        train_crop=list(settings["train_crop"]) if settings.get("train_crop") else None,
+        class_weights=settings.get("class_weights"),
+        seed=seed,
+        checkpoint_every=config["training"]["checkpoint_every"],
+        exclude_ids=validation_ids(config, run.dataset),
+    )
+
+
+def conditions(config: dict) -> list[Condition]:
+    evaluation = config["evaluation"]
+    return expand_conditions(
+        evaluation["table_conditions"], evaluation["figure_sigmas"], evaluation["gaussian_readings"]
+    )
+
+
+def run_dir(config: dict, run: RunId, seed: int) -> Path:
+    return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"

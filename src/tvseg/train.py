@@ -1,0 +1,246 @@
+"""Training: seeded, resumable, with progress, a per-iteration log and a NaN guard.
+
+Determinism and resumption rest on two choices: the batch of iteration ``t`` is a pure
+function of (seed, t) (epoch-wise permutations, no sampler state), and checkpoints hold the
+model, the optimizer and the iteration. Killing the process at any moment and running the
+same command again resumes from the last checkpoint and ends with the same weights as an
+uninterrupted run (on the CPU, with the same thread count).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from tvseg.datasets.prepare import PreparedSplit
+from tvseg.datasets.specs import IGNORE_INDEX
+from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
+from tvseg.models import TVSettings, build_model, parameter_groups
+
+CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
+# Encoders expect ImageNet-normalised input, pretrained or not.
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds")
+
+
+class TrainingDivergedError(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainSettings:
+    data_dir: str
+    split: str  # train | train_noisy
+    architecture: str
+    num_classes: int
+    encoder: str | None = None
+    encoder_weights: str | None = None
+    head: str = "softmax"
+    tv: dict = field(default_factory=dict)
+    lr: float = 1e-4
+    lam_lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 8
+    iterations: int = 20000
+    train_crop: list | None = None
+    class_weights: str | None = None
+    seed: int = 0
+    checkpoint_every: int = 500
+    exclude_ids: list = field(default_factory=list)  # held-out validation images
+
+    def fingerprint(self) -> str:
+        """What decides the result; a checkpoint from other settings is never resumed."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for, but CUDA is not available here; use device: auto or cpu")
+    return device
+
+
+def to_input(images_u8: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) uint8 or float in [0, 1] -> normalised (B, 3, H, W) float32."""
+    images = images_u8.astype(np.float32) / 255.0 if images_u8.dtype == np.uint8 else images_u8.astype(np.float32)
+    return torch.from_numpy(((images - MEAN) / STD).transpose(0, 3, 1, 2).copy())
+
+
+def batch_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndarray:
+    """Items of iteration ``iteration``: consecutive slices of per-epoch permutations."""
+    start = iteration * batch_size
+    out = []
+    while len(out) < batch_size:
+        epoch, offset = divmod(start + len(out), n)
+        permutation = np.random.default_rng([seed, epoch]).permutation(n)
+        out.extend(permutation[offset : offset + batch_size - len(out)].tolist())
+    return np.asarray(out)
+
+
+def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int):
+    images, labels = [], []
+    rng = np.random.default_rng([seed, iteration, 1])
+    for i in items:
+        image, label = np.asarray(split.image(i)), np.asarray(split.label(i))
+        if crop is not None:
+            ch, cw = crop
+            h, w = label.shape
+            if h < ch or w < cw:
+                raise ValueError(f"item {split.ids[i]} is {h}x{w}, smaller than the training crop {ch}x{cw}")
+            top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+            image, label = image[top : top + ch, left : left + cw], label[top : top + ch, left : left + cw]
+        images.append(image)
+        labels.append(label)
+    shapes = {label.shape for label in labels}
+    if len(shapes) > 1:
+        raise ValueError(f"training items differ in size {sorted(shapes)}; set train_crop or a common size")
+    return to_input(np.stack(images)), torch.from_numpy(np.stack(labels).astype(np.int64))
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _lam_value(model) -> float:
+    lam = getattr(model.head, "lam", None)
+    return float(lam.detach()) if lam is not None else float("nan")
+
+
+def _trim_log(log_path: Path, last_iteration: int) -> None:
+    """Keep only log rows up to the checkpoint's iteration (the rest will be redone)."""
+    if not log_path.exists():
+        return
+    with open(log_path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["iteration"]) <= last_iteration]
+    with open(log_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress: bool = True) -> Path:
+    """Train one run into ``out_dir``: checkpoint.pt while running, model.pt and log.csv at the end."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch_device = resolve_device(device)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(settings.seed)
+    split = PreparedSplit(Path(settings.data_dir), settings.split)
+    keep = np.asarray([i for i, item in enumerate(split.ids) if item not in set(settings.exclude_ids)])
+    if len(keep) == 0:
+        raise ValueError(f"no training images left in {settings.data_dir}/{settings.split}")
+    model = build_model(
+        settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
+        head=settings.head, tv=TVSettings(**settings.tv), seed=settings.seed,
+    ).to(torch_device)  # fmt: skip
+    optimizer = torch.optim.SGD(
+        parameter_groups(model, settings.lr, settings.lam_lr),
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+    )
+    weight = None
+    if settings.class_weights:
+        weight = torch.tensor(CLASS_WEIGHTS[settings.class_weights], dtype=torch.float32, device=torch_device)
+
+    checkpoint_path, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
+    start = 0
+    if checkpoint_path.exists():
+        checkpoint = torch.load(checkpoint_path, map_location=torch_device, weights_only=False)
+        if checkpoint["fingerprint"] != settings.fingerprint():
+            raise RuntimeError(
+                f"{checkpoint_path} was written with other settings; delete it (or the run folder) to start anew"
+            )
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start = checkpoint["iteration"]
+        _trim_log(log_path, start)
+    elif log_path.exists():
+        log_path.unlink()
+
+    last_saved = start if checkpoint_path.exists() else None
+
+    def save_checkpoint(iteration: int) -> None:
+        nonlocal last_saved
+        last_saved = iteration
+        _atomic_save(
+            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
+             "fingerprint": settings.fingerprint()},
+            checkpoint_path,
+        )  # fmt: skip
+
+    new_log = not log_path.exists()
+    model.train()
+    with (
+        open(log_path, "a", newline="") as log_file,
+        tqdm(
+            total=settings.iterations,
+            initial=start,
+            desc=out_dir.name,
+            unit="it",
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar,
+    ):
+        log = csv.DictWriter(log_file, LOG_FIELDS)
+        if new_log:
+            log.writeheader()
+        for iteration in range(start, settings.iterations):
+            tick = time.perf_counter()
+            items = keep[batch_indices(len(keep), settings.batch_size, iteration, settings.seed)]
+            images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed)
+            images, labels = images.to(torch_device), labels.to(torch_device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = nll_on_probabilities(model(images), labels, weight=weight, ignore_index=IGNORE_INDEX)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                kept = (
+                    f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
+                    if last_saved
+                    else "no checkpoint had been written yet"
+                )
+                raise TrainingDivergedError(
+                    f"the loss is {loss_value} at iteration {iteration + 1}; training stopped and {kept}. "
+                    "Lower the learning rate (or lambda's), or check the data."
+                )
+            loss.backward()
+            optimizer.step()
+            log.writerow(
+                {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
+                 "lr": settings.lr, "seconds": f"{time.perf_counter() - tick:.4f}"}
+            )  # fmt: skip
+            bar.set_postfix(loss=f"{loss_value:.4f}", lam=f"{_lam_value(model):.3f}", refresh=False)
+            bar.update(1)
+            if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations:
+                log_file.flush()
+                save_checkpoint(iteration + 1)
+    final = out_dir / "model.pt"
+    _atomic_save({"model": model.state_dict(), "settings": asdict(settings), "iterations": settings.iterations}, final)
+    return final
+
+
+def load_trained(path: Path, device: str = "cpu"):
+    """A trained model and its settings from ``model.pt``."""
+    saved = torch.load(Path(path), map_location=resolve_device(device), weights_only=False)
+    settings = TrainSettings(**saved["settings"])
+    model = build_model(
+        settings.architecture, settings.num_classes, settings.encoder, None,
+        head=settings.head, tv=TVSettings(**settings.tv), seed=settings.seed,
+    )  # fmt: skip
+    model.load_state_dict(saved["model"])
+    return model.to(resolve_device(device)).eval(), settings

@@ -1,0 +1,229 @@
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
+from tvseg.evaluate import Condition, evaluate_run, expand_conditions
+from tvseg.metrics import confusion_matrix, regularization_effect, scores
+from tvseg.train import TrainingDivergedError, TrainSettings, batch_indices, train
+
+MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+needs_mirror = pytest.mark.skipif(
+    not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo"
+)
+
+
+# ---------- metrics ----------
+def test_confusion_matrix_and_scores_by_hand():
+    truth = np.array([[0, 0, 1], [1, 2, 255]])
+    prediction = np.array([[0, 1, 1], [1, 2, 0]])
+    cm = confusion_matrix(prediction, truth, num_classes=4, ignore_index=255)
+    expected = np.zeros((4, 4), dtype=np.int64)
+    expected[0, 0], expected[0, 1], expected[1, 1], expected[2, 2] = 1, 1, 2, 1
+    assert np.array_equal(cm, expected)
+    result = scores(cm)
+    assert result["accuracy"] == pytest.approx(100 * 4 / 5)
+    # IoU: class 0 = 1/(2+1-1) = 0.5, class 1 = 2/(2+3-2) = 2/3, class 2 = 1, class 3 absent -> NaN, left out
+    assert np.allclose(result["iou"][:3], [50.0, 200 / 3, 100.0]) and np.isnan(result["iou"][3])
+    assert result["miou"] == pytest.approx((50 + 200 / 3 + 100) / 3)
+
+
+def test_confusion_matrix_rejects_unknown_truth_labels():
+    with pytest.raises(ValueError, match="outside 0..2"):
+        confusion_matrix(np.zeros((2, 2)), np.array([[0, 3], [1, 2]]), num_classes=3)
+
+
+def test_regularization_effect_by_hand():
+    u = np.array([[0, 0, 2], [0, 1, 2]])
+    # forward differences, zero on the last row/column:
+    # rows: [0,1,0] then 0; columns: [0,2,0] and [1,1,0]
+    # |grad| = [[0, sqrt(1+4), 0], [1, 1, 0]] -> sum = sqrt(5) + 2, over 6 pixels
+    assert regularization_effect(u) == pytest.approx(100 * (np.sqrt(5) + 2) / 6)
+    assert regularization_effect(np.ones((5, 7))) == 0.0
+
+
+def test_batches_depend_only_on_seed_and_iteration():
+    n, b = 10, 4
+    first_epoch = np.concatenate([batch_indices(n, b, t, seed=3) for t in range(3)])[:10]
+    assert sorted(first_epoch.tolist()) == list(range(10))  # each item once per epoch
+    assert np.array_equal(batch_indices(n, b, 7, 3), batch_indices(n, b, 7, 3))
+    assert not np.array_equal(batch_indices(n, b, 7, 3), batch_indices(n, b, 7, 4))
+
+
+def test_conditions_expand_both_readings_without_duplicates():
+    conditions = expand_conditions(
+        [{"kind": "clean", "level": 0}, {"kind": "gaussian", "level": 0.05}, {"kind": "pepper", "level": 0.01}],
+        [0.0, 0.05, 0.1],
+        ["std", "variance"],
+    )
+    assert [c.name for c in conditions] == [
+        "clean", "gaussian0.05_std", "gaussian0.05_variance", "pepper0.01", "gaussian0.1_std", "gaussian0.1_variance",
+    ]  # fmt: skip
+
+
+# ---------- training and evaluation on small WBC images ----------
+@pytest.fixture(scope="module")
+def wbc_small(tmp_path_factory):
+    if not MIRROR.is_dir():
+        pytest.skip("the dataset mirror ../shared/datasets is not beside the repo")
+    root = tmp_path_factory.mktemp("data")
+    tree = fetch("wbc", root, mirror=MIRROR)
+    settings = PrepareSettings(size=(48, 48), noisy=NoisyTrainingSet(20, 0.05), limit={"test": 4})
+    return prepare_dataset("wbc", tree, root / "wbc48", settings, progress=False)
+
+
+def _settings(data_dir: Path, **overrides) -> TrainSettings:
+    base = dict(
+        data_dir=str(data_dir), split="train", architecture="unet", num_classes=3, encoder="resnet18",
+        head="tv", lr=1e-2, lam_lr=1e-1, batch_size=4, iterations=20, checkpoint_every=5, seed=0,
+    )  # fmt: skip
+    return TrainSettings(**{**base, **overrides})
+
+
+def _losses(run_dir: Path) -> list[float]:
+    with open(run_dir / "log.csv", newline="") as f:
+        return [float(r["loss"]) for r in csv.DictReader(f)]
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path, weights_only=False)["model"]
+
+
+def test_twenty_iterations_lower_the_loss(wbc_small, tmp_path):
+    train(_settings(wbc_small), tmp_path / "run", progress=False)
+    losses = _losses(tmp_path / "run")
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, 21))
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    saved = torch.load(tmp_path / "run" / "model.pt", weights_only=False)
+    assert saved["settings"]["head"] == "tv" and saved["model"]["head.lam"] != 1.0  # lambda learned
+
+
+def test_same_seed_gives_the_same_checkpoint(wbc_small, tmp_path):
+    for name in ("a", "b"):
+        train(_settings(wbc_small, iterations=6), tmp_path / name, progress=False)
+    a, b = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
+    settings = _settings(wbc_small, iterations=30, checkpoint_every=4)
+    train(settings, tmp_path / "uninterrupted", progress=False)
+    interrupted = tmp_path / "interrupted"
+    script = (
+        "import sys; from pathlib import Path; from tvseg.train import TrainSettings, train; "
+        f"train(TrainSettings(**{settings.__dict__!r}), Path({str(interrupted)!r}), progress=False)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.time() + 120
+    while not (interrupted / "checkpoint.pt").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert (interrupted / "checkpoint.pt").exists() and not (interrupted / "model.pt").exists(), "killed too late"
+    killed_at = torch.load(interrupted / "checkpoint.pt", weights_only=False)["iteration"]
+    assert 0 < killed_at < 30
+    train(settings, interrupted, progress=False)  # the same command again
+    a, b = _weights(tmp_path / "uninterrupted" / "model.pt"), _weights(interrupted / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _losses(interrupted) == _losses(tmp_path / "uninterrupted")  # the log has no duplicate rows
+
+
+def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
+    train(_settings(wbc_small, iterations=5), tmp_path / "run", progress=False)
+    with pytest.raises(RuntimeError, match="other settings"):
+        train(_settings(wbc_small, iterations=5, lr=0.5), tmp_path / "run", progress=False)
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(wbc_small, tmp_path, monkeypatch):
+    import tvseg.train as training
+
+    real_loss = training.nll_on_probabilities
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 8 else loss
+
+    monkeypatch.setattr(training, "nll_on_probabilities", poisoned)
+    with pytest.raises(TrainingDivergedError, match=r"loss is nan at iteration 8.*iteration 5"):
+        train(_settings(wbc_small, iterations=20, checkpoint_every=5), tmp_path / "run", progress=False)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["iteration"] == 5
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
+    train(_settings(wbc_small, head="softmax", iterations=4), tmp_path / "run", progress=False)
+    conditions = [Condition("clean", 0.0), Condition("gaussian", 0.05, "std"), Condition("salt", 0.01)]
+    outputs = []
+    for name in ("a.csv", "b.csv"):
+        outputs.append(
+            evaluate_run(
+                tmp_path / "run" / "model.pt",
+                wbc_small,
+                tmp_path / name,
+                conditions,
+                run="unet_wbc_clean",
+                post_tv={"lam": 2.0, "step": 0.25, "iters": 100},
+                qualitative_dir=tmp_path / "panels",
+                qualitative_images=1,
+                progress=False,
+            )  # fmt: skip
+        )
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    with open(outputs[0], newline="") as f:
+        rows = list(csv.DictReader(f))
+    methods = {r["method"] for r in rows}
+    assert methods == {"Unet1", "Unet1+postTV"}
+    for method in methods:
+        for condition in ("clean", "gaussian", "salt"):
+            metrics = {
+                r["metric"]: float(r["value"]) for r in rows if r["method"] == method and r["condition"] == condition
+            }
+            assert {"miou", "accuracy", "re", "iou/nucleus"} <= set(metrics)
+            assert 0 <= metrics["accuracy"] <= 100 and metrics["re"] >= 0
+    assert (tmp_path / "panels" / "gaussian0.05_std").is_dir()
+    assert any(p.name.endswith("_Unet1+postTV.png") for p in (tmp_path / "panels" / "clean").iterdir())
+
+
+@needs_mirror
+def test_cli_prepares_trains_and_evaluates(tmp_path):
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(
+        f"data_root: {tmp_path / 'data'}\nmirror: {MIRROR}\nresults_dir: {tmp_path / 'results'}\n"
+        "datasets:\n  wbc: {size: [32, 32], iterations: 2, batch_size: 2, encoder: resnet18, limit: {test: 2}}\n"
+        "evaluation:\n  figure_sigmas: [0.0]\n  table_conditions: [{kind: clean, level: 0}]\n"
+    )
+    config = ["--config", "config.yaml", "--config", str(profile), "--quiet"]
+    root = Path(__file__).resolve().parents[1]
+    for command in (
+        ["prepare", "--dataset", "wbc"],
+        ["train", "--run", "runet_wbc_noisy"],
+        ["evaluate", "--run", "runet_wbc_noisy"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tvseg.cli", *command, *config],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "results" / "runs" / "runet_wbc_noisy" / "seed0" / "evaluation.csv").is_file()
+    bad = subprocess.run(
+        [sys.executable, "-m", "tvseg.cli", "train", "--run", "runet_wbc", *config],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1 and "run id must look like" in bad.stderr
