@@ -1,12 +1,13 @@
-# The two set-up commands of the README: `make reproduce` and `make test`.
+# The README's two set-up commands: `make reproduce` and `make test`.
 # Both create .venv on first use (pinned versions from requirements.txt) and install tvseg into it.
 PYTHON ?= python3
 VENV ?= .venv
-BIN := $(VENV)/bin
+BIN := $(abspath $(VENV))/bin
 CORES ?= all
 PROFILE ?= profiles/cpu
+export PATH := $(BIN):$(PATH)
 
-.PHONY: env test test-all reproduce benchmark lint
+.PHONY: env test test-e2e test-all reproduce report benchmark lint
 
 env: $(VENV)/.installed
 
@@ -17,18 +18,25 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-test: env
+test: env                   ## the fast test suite (minutes)
 	$(BIN)/python -m pytest -m "not slow"
+
+test-e2e: env               ## the slow end-to-end tests: the quick profile through the whole DAG
+	$(BIN)/python -m pytest -m slow
 
 test-all: env
 	$(BIN)/python -m pytest
 
+reproduce: env              ## the main job: the CPU-scale reproduction (PROFILE=profiles/quick for a smoke run)
+	$(BIN)/snakemake --profile $(PROFILE)
+	$(BIN)/snakemake --profile $(PROFILE) --report $$($(BIN)/python -c "from tvseg.config import load_config; import sys; print(load_config('config.yaml', '$(PROFILE)/tvseg.yaml')['results_dir'])")/report.html
+
 benchmark: env
 	$(BIN)/python benchmarks/bench_tv_softmax.py
-
-reproduce: env
-	$(BIN)/python benchmarks/bench_tv_softmax.py
+	$(BIN)/python benchmarks/bench_models.py
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks
 	$(BIN)/python -m ruff format --check src tests benchmarks
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/

@@ -47,8 +47,7 @@ def test_wbc_from_the_mirror(tmp_path):
     for i in range(len(test)):
         classes |= set(np.unique(test.label(i)).tolist())
     assert classes == {0, 1, 2}
-    manifest = json.loads((out / "manifest.json").read_text())
-    choices = manifest["noisy_training_set"]["choices"]
+    choices = json.loads((out / "train_noisy" / "noise.json").read_text())["choices"]
     assert len(choices) == 20 and {c["kind"] for c in choices.values()} == {"gaussian", "salt_pepper"}
     changed = [i for i in range(60) if not np.array_equal(train.image(i), noisy.image(i))]
     assert sorted(train.ids[i] for i in changed) == sorted(choices)

@@ -138,7 +138,10 @@ def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
 
 
 def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
-    train(_settings(wbc_small, iterations=5), tmp_path / "run", progress=False)
+    final = train(_settings(wbc_small, iterations=5), tmp_path / "run", progress=False)
+    stamp = final.stat().st_mtime_ns
+    assert train(_settings(wbc_small, iterations=5), tmp_path / "run", progress=False) == final
+    assert final.stat().st_mtime_ns == stamp  # a finished run is not trained again
     with pytest.raises(RuntimeError, match="other settings"):
         train(_settings(wbc_small, iterations=5, lr=0.5), tmp_path / "run", progress=False)
 
@@ -192,14 +195,15 @@ def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
             assert {"miou", "accuracy", "re", "iou/nucleus"} <= set(metrics)
             assert 0 <= metrics["accuracy"] <= 100 and metrics["re"] >= 0
     assert (tmp_path / "panels" / "gaussian0.05_std").is_dir()
-    assert any(p.name.endswith("_Unet1+postTV.png") for p in (tmp_path / "panels" / "clean").iterdir())
+    assert any(p.name.endswith("__Unet1+postTV.png") for p in (tmp_path / "panels" / "clean").iterdir())
 
 
 @needs_mirror
 def test_cli_prepares_trains_and_evaluates(tmp_path):
     profile = tmp_path / "tiny.yaml"
     profile.write_text(
-        f"data_root: {tmp_path / 'data'}\nmirror: {MIRROR}\nresults_dir: {tmp_path / 'results'}\n"
+        f"data_root: {tmp_path / 'data'}\nprepared_root: {tmp_path / 'prepared'}\nmirror: {MIRROR}\n"
+        f"results_dir: {tmp_path / 'results'}\n"
         "datasets:\n  wbc: {size: [32, 32], iterations: 2, batch_size: 2, encoder: resnet18, limit: {test: 2}}\n"
         "evaluation:\n  figure_sigmas: [0.0]\n  table_conditions: [{kind: clean, level: 0}]\n"
     )

@@ -1,4 +1,4 @@
-"""Command line: ``tvseg prepare | train | evaluate | tables | figures``.
+"""Command line: ``tvseg fetch | prepare | noisy-split | train | evaluate | collect | table | figure | panels``.
 
 Every command reads the same configuration (``--config config.yaml --config profiles/X/config.yaml``,
 later files overriding earlier ones) and does one step; the Snakemake workflow calls them.
@@ -21,7 +21,24 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def cmd_fetch(args) -> None:
+    import json
+
+    from tvseg.datasets import fetch
+
+    config = load_config(*(args.config or []))
+    mirror = Path(config["mirror"]) if config["mirror"] else None
+    tree = fetch(args.dataset, Path(config["data_root"]), mirror=mirror, progress=not args.quiet)
+    record = {"dataset": args.dataset, "tree": str(tree.resolve()), "source": "mirror" if mirror else "download"}
+    if args.record:
+        Path(args.record).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.record).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"{args.dataset}: upstream tree at {tree} ({record['source']}, checked)")
+
+
 def cmd_prepare(args) -> None:
+    import dataclasses
+
     from tvseg.config import prepared_dir
     from tvseg.datasets import fetch, prepare_dataset
     from tvseg.experiment import prepare_settings
@@ -30,14 +47,65 @@ def cmd_prepare(args) -> None:
     mirror = Path(config["mirror"]) if config["mirror"] else None
     tree = fetch(args.dataset, Path(config["data_root"]), mirror=mirror, progress=not args.quiet)
     out = Path(args.out) if args.out else prepared_dir(config, args.dataset)
-    prepare_dataset(args.dataset, tree, out, prepare_settings(config, args.dataset), progress=not args.quiet)
+    settings = prepare_settings(config, args.dataset)
+    if args.without_noisy:
+        settings = dataclasses.replace(settings, noisy=None)
+    prepare_dataset(args.dataset, tree, out, settings, progress=not args.quiet)
     print(f"prepared {args.dataset} into {out}")
+
+
+def cmd_noisy_split(args) -> None:
+    from tvseg.config import prepared_dir
+    from tvseg.datasets import make_noisy_split
+    from tvseg.experiment import prepare_settings
+
+    config = load_config(*(args.config or []))
+    folder = make_noisy_split(prepared_dir(config, args.dataset), prepare_settings(config, args.dataset).noisy)
+    print(f"wrote the noisy training set {folder}")
+
+
+def cmd_collect(args) -> None:
+    from tvseg.report import load_metrics
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    load_metrics([Path(p) for p in args.inputs]).to_csv(out, index=False)
+    print(f"collected {len(args.inputs)} evaluation files into {out}")
+
+
+def cmd_table(args) -> None:
+    import pandas as pd
+
+    from tvseg.report import render_table
+
+    for path in render_table(pd.read_csv(args.metrics), args.number, args.reading, Path(args.out_prefix)):
+        print(f"wrote {path}")
+
+
+def cmd_figure(args) -> None:
+    import pandas as pd
+
+    from tvseg.report import plot_noise_curves
+
+    plot_noise_curves(pd.read_csv(args.metrics), args.dataset, Path(args.png), Path(args.pdf))
+    print(f"wrote {args.png} and {args.pdf}")
+
+
+def cmd_panels(args) -> None:
+    from tvseg.report import plot_qualitative
+
+    plot_qualitative([Path(p) for p in args.panel_dirs], Path(args.out), tuple(args.conditions), args.images)
+    print(f"wrote {args.out}")
 
 
 def cmd_train(args) -> None:
     from tvseg.experiment import run_dir, train_settings
     from tvseg.train import train
 
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = load_config(*(args.config or []))
     run = RunId.parse(args.run)
     out = Path(args.out) if args.out else run_dir(config, run, args.seed)
@@ -66,6 +134,7 @@ def cmd_evaluate(args) -> None:
         seed=args.seed,
         qualitative_dir=Path(args.qualitative) if args.qualitative else None,
         qualitative_images=config["evaluation"]["qualitative_images"],
+        qualitative_conditions=tuple(config["evaluation"]["qualitative_conditions"]),
         device=args.device or config["device"],
         progress=not args.quiet,
     )
@@ -76,17 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
+    datasets = ["wbc", "camvid", "sunrgbd"]
+    fetch = commands.add_parser("fetch", help="download a dataset (or check the mirror's copy)")
+    fetch.add_argument("--dataset", required=True, choices=datasets)
+    fetch.add_argument("--record", help="write where the upstream tree is to this JSON file")
+    _add_config(fetch)
+    fetch.set_defaults(func=cmd_fetch)
+
     prepare = commands.add_parser("prepare", help="download (or use the mirror) and prepare one dataset")
-    prepare.add_argument("--dataset", required=True, choices=["wbc", "camvid", "sunrgbd"])
+    prepare.add_argument("--dataset", required=True, choices=datasets)
     prepare.add_argument("--out", help="output folder (default: <data_root>/prepared/<dataset>)")
+    prepare.add_argument("--without-noisy", action="store_true", help="skip the noisy training set (see noisy-split)")
     _add_config(prepare)
     prepare.set_defaults(func=cmd_prepare)
+
+    noisy = commands.add_parser("noisy-split", help="build the paper's noisy training set of a prepared dataset")
+    noisy.add_argument("--dataset", required=True, choices=datasets)
+    _add_config(noisy)
+    noisy.set_defaults(func=cmd_noisy_split)
 
     train = commands.add_parser("train", help="train one run, resuming from its checkpoint if there is one")
     train.add_argument("--run", required=True, help="run id, e.g. runet_wbc_noisy")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run folder (default: <results_dir>/runs/<run>/seed<seed>)")
     train.add_argument("--device", help="override the configured device (auto, cpu, cuda, cuda:N)")
+    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     _add_config(train)
     train.set_defaults(func=cmd_train)
 
@@ -99,6 +182,31 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device")
     _add_config(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
+    collect = commands.add_parser("collect", help="concatenate evaluation CSVs")
+    collect.add_argument("inputs", nargs="+")
+    collect.add_argument("--out", required=True)
+    collect.set_defaults(func=cmd_collect)
+
+    table = commands.add_parser("table", help="render one of Tables 1-6 (Markdown, LaTeX, CSV)")
+    table.add_argument("--metrics", required=True)
+    table.add_argument("--number", type=int, required=True, choices=range(1, 7))
+    table.add_argument("--reading", choices=["std", "variance"], default="std")
+    table.add_argument("--out-prefix", required=True)
+    table.set_defaults(func=cmd_table)
+
+    figure = commands.add_parser("figure", help="render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
+    figure.add_argument("--metrics", required=True)
+    figure.add_argument("--dataset", required=True, choices=datasets)
+    figure.add_argument("--png", required=True)
+    figure.add_argument("--pdf", required=True)
+    figure.set_defaults(func=cmd_figure)
+
+    panels = commands.add_parser("panels", help="qualitative panels from saved label maps")
+    panels.add_argument("panel_dirs", nargs="+")
+    panels.add_argument("--out", required=True)
+    panels.add_argument("--conditions", nargs="+", default=["clean", "gaussian0.05_std", "salt0.01"])
+    panels.add_argument("--images", type=int, default=2)
+    panels.set_defaults(func=cmd_panels)
     return parser
 
 

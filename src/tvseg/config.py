@@ -114,6 +114,10 @@ def runs_for(config: dict) -> list[RunId]:
     return runs
 
 
+def seeds_for(config: dict, dataset: str) -> list[int]:
+    return list(config["datasets"][dataset].get("seeds") or config["seeds"])
+
+
 def dataset_settings(config: dict, dataset: str) -> dict:
     if dataset not in config["datasets"]:
         raise ConfigError(f"dataset {dataset!r} is not configured; configured: {sorted(config['datasets'])}")
@@ -121,4 +125,4 @@ def dataset_settings(config: dict, dataset: str) -> dict:
 
 
 def prepared_dir(config: dict, dataset: str) -> Path:
-    return Path(config["data_root"]) / "prepared" / dataset
+    return Path(config["prepared_root"]) / dataset

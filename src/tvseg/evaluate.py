@@ -81,6 +81,7 @@ def evaluate_run(
     seed: int = 0,
     qualitative_dir: Path | None = None,
     qualitative_images: int = 0,
+    qualitative_conditions: tuple[str, ...] | None = None,
     device: str = "auto",
     progress: bool = True,
 ) -> Path:
@@ -122,7 +123,8 @@ def evaluate_run(
                     prediction = head(logits).argmax(dim=1)[0].cpu().numpy().astype(np.uint8)
                     confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
                     roughness[name].append(regularization_effect(prediction))
-                    if qualitative_dir is not None and i < qualitative_images:
+                    wanted = qualitative_conditions is None or condition.name in qualitative_conditions
+                    if qualitative_dir is not None and i < qualitative_images and wanted:
                         _save_panel(qualitative_dir, name, condition, image_id, prediction, noisy, truth, manifest)
                 bar.update(1)
             for name in heads:
@@ -151,9 +153,9 @@ def _save_panel(folder: Path, method: str, condition: Condition, image_id: str, 
     colours = manifest["colours"]
     target = Path(folder) / condition.name
     target.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(colourize(prediction, colours, manifest["ignore_index"])).save(target / f"{image_id}_{method}.png")
-    if not (target / f"{image_id}_image.png").exists():
-        Image.fromarray(to_u8(noisy)).save(target / f"{image_id}_image.png")
+    Image.fromarray(colourize(prediction, colours, manifest["ignore_index"])).save(target / f"{image_id}__{method}.png")
+    if not (target / f"{image_id}__image.png").exists():
+        Image.fromarray(to_u8(noisy)).save(target / f"{image_id}__image.png")
         Image.fromarray(colourize(np.asarray(truth), colours, manifest["ignore_index"])).save(
-            target / f"{image_id}_truth.png"
+            target / f"{image_id}__truth.png"
         )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tvseg.config import RunId, dataset_settings, prepared_dir
-from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings, read_manifest
+from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
-from tvseg.datasets.splits import choose
 from tvseg.evaluate import Condition, expand_conditions
 from tvseg.train import TrainSettings
 
@@ -29,15 +28,6 @@ def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
         sunrgbd_train_count=settings.get("train_count", 5285),
         limit=dict(settings.get("limit", {})),
     )
-
-
-def validation_ids(config: dict, dataset: str) -> list[str]:
-    """Training images held out for tuning, drawn from the seed; never test images."""
-    count = dataset_settings(config, dataset).get("validation_count", 0)
-    if not count:
-        return []
-    manifest = read_manifest(prepared_dir(config, dataset))
-    return choose(manifest["splits"]["train"], count, seed=config["noise"]["seed"] + 17)
 
 
 def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
@@ -62,7 +52,8 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         class_weights=settings.get("class_weights"),
         seed=seed,
         checkpoint_every=config["training"]["checkpoint_every"],
-        exclude_ids=validation_ids(config, run.dataset),
+        validation_count=settings.get("validation_count", 0),
+        validation_seed=config["noise"]["seed"] + 17,
     )
 
 

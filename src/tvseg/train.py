@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
+from tvseg.datasets.splits import choose
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
 from tvseg.models import TVSettings, build_model, parameter_groups
 
@@ -58,11 +59,17 @@ class TrainSettings:
     class_weights: str | None = None
     seed: int = 0
     checkpoint_every: int = 500
-    exclude_ids: list = field(default_factory=list)  # held-out validation images
+    validation_count: int = 0  # training images held out for tuning, drawn from validation_seed
+    validation_seed: int = 17
 
     def fingerprint(self) -> str:
         """What decides the result; a checkpoint from other settings is never resumed."""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def validation_ids(train_ids: list[str], count: int, seed: int) -> list[str]:
+    """Training images held out for tuning (never test images), drawn from the seed."""
+    return choose(list(train_ids), count, seed) if count else []
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -138,11 +145,17 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
     """Train one run into ``out_dir``: checkpoint.pt while running, model.pt and log.csv at the end."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / "model.pt"
+    if final.exists():
+        if torch.load(final, map_location="cpu", weights_only=False)["settings"] == asdict(settings):
+            return final  # already trained with exactly these settings
+        raise RuntimeError(f"{final} exists from other settings; delete the run folder to train anew")
     torch_device = resolve_device(device)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(settings.seed)
     split = PreparedSplit(Path(settings.data_dir), settings.split)
-    keep = np.asarray([i for i, item in enumerate(split.ids) if item not in set(settings.exclude_ids)])
+    held_out = set(validation_ids(split.ids, settings.validation_count, settings.validation_seed))
+    keep = np.asarray([i for i, item in enumerate(split.ids) if item not in held_out])
     if len(keep) == 0:
         raise ValueError(f"no training images left in {settings.data_dir}/{settings.split}")
     model = build_model(
@@ -229,8 +242,8 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
             if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations:
                 log_file.flush()
                 save_checkpoint(iteration + 1)
-    final = out_dir / "model.pt"
     _atomic_save({"model": model.state_dict(), "settings": asdict(settings), "iterations": settings.iterations}, final)
+    checkpoint_path.unlink()  # model.pt holds the weights; the optimizer state is no longer needed
     return final
 
 

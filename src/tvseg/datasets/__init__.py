@@ -6,6 +6,7 @@ from tvseg.datasets.prepare import (
     NoisyTrainingSet,
     PreparedSplit,
     PrepareSettings,
+    make_noisy_split,
     prepare_dataset,
     read_manifest,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "PreparedSplit",
     "add_noise",
     "fetch",
+    "make_noisy_split",
     "get_spec",
     "prepare_dataset",
     "read_manifest",

@@ -213,6 +213,7 @@ class PackedWriter:
         self._images.close()
         self._labels.close()
         np.save(self.folder / "index.npy", np.asarray(self.index, dtype=np.int64).reshape(-1, 4))
+        (self.folder / "ids.json").write_text(json.dumps(self.ids) + "\n")
 
 
 class PreparedSplit:
@@ -222,10 +223,11 @@ class PreparedSplit:
         self.root = Path(root)
         self.split = split
         self.manifest = read_manifest(self.root)
-        if split not in self.manifest["splits"]:
-            raise KeyError(f"{self.root} has no split {split!r}; it has {sorted(self.manifest['splits'])}")
         folder = self.root / split
-        self.ids: list[str] = self.manifest["splits"][split]
+        if not (folder / "ids.json").is_file():
+            available = sorted(p.parent.name for p in self.root.glob("*/ids.json"))
+            raise KeyError(f"{self.root} has no split {split!r}; it has {available}")
+        self.ids: list[str] = json.loads((folder / "ids.json").read_text())
         self.index = np.load(folder / "index.npy")
         self._images = np.memmap(folder / "images.u8", dtype=np.uint8, mode="r") if len(self.ids) else None
         self._labels = np.memmap(folder / "labels.u8", dtype=np.uint8, mode="r") if len(self.ids) else None
@@ -285,31 +287,12 @@ def prepare_dataset(dataset: str, tree: Path, out_dir: Path, settings: PrepareSe
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        noisy = {}
         for name, samples in splits.items():
             writer = PackedWriter(staging / name)
-            noisy_writer = PackedWriter(staging / "train_noisy") if name == "train" and settings.noisy else None
-            if noisy_writer is not None:
-                noisy = noisy_choices([s.id for s in samples], settings.noisy)
             for sample in tqdm(samples, desc=f"{dataset} {name}", disable=not progress, leave=False):
-                image, label = load_pair(sample, dataset, settings.size)
-                writer.add(sample.id, image, label)
-                if noisy_writer is not None:
-                    choice = noisy.get(sample.id)
-                    if choice is not None:
-                        image = to_u8(
-                            add_noise(
-                                to_unit(image), sample.id, choice["kind"], choice["level"], settings.noisy.seed,
-                                settings.noisy.gaussian_reading,
-                            )
-                        )  # fmt: skip
-                    noisy_writer.add(sample.id, image, label)
+                writer.add(sample.id, *load_pair(sample, dataset, settings.size))
             writer.close()
-            if noisy_writer is not None:
-                noisy_writer.close()
         split_ids = {name: [s.id for s in samples] for name, samples in splits.items()}
-        if settings.noisy:
-            split_ids["train_noisy"] = split_ids["train"]
         manifest = {
             "format_version": FORMAT_VERSION,
             "dataset": dataset,
@@ -319,16 +302,14 @@ def prepare_dataset(dataset: str, tree: Path, out_dir: Path, settings: PrepareSe
             "size": list(settings.size) if settings.size else None,
             "seed": settings.seed,
             "splits": split_ids,
-            "noisy_training_set": {
-                "settings": vars(settings.noisy) if settings.noisy else None,
-                "choices": noisy,
-            },
             "sources": {
                 name: {s.id: [str(s.image.relative_to(tree)), str(s.label.relative_to(tree))] for s in samples}
                 for name, samples in splits.items()
             },
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        if settings.noisy:
+            make_noisy_split(staging, settings.noisy)
         if out_dir.exists():
             previous = out_dir.with_name(out_dir.name + ".previous")
             shutil.rmtree(previous, ignore_errors=True)
@@ -340,3 +321,33 @@ def prepare_dataset(dataset: str, tree: Path, out_dir: Path, settings: PrepareSe
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def make_noisy_split(root: Path, noisy: NoisyTrainingSet) -> Path:
+    """Write ``train_noisy``: the prepared training set with the paper's chosen images noisy.
+
+    The choices and settings go to ``train_noisy/noise.json``. Written beside the other splits
+    through a temporary folder, so a failure leaves any earlier ``train_noisy`` in place.
+    """
+    root = Path(root)
+    train = PreparedSplit(root, "train")
+    choices = noisy_choices(train.ids, noisy)
+    staging = Path(tempfile.mkdtemp(prefix=".train_noisy-", dir=root))
+    try:
+        writer = PackedWriter(staging)
+        for i, image_id in enumerate(train.ids):
+            image = np.asarray(train.image(i))
+            choice = choices.get(image_id)
+            if choice is not None:
+                noisy_image = add_noise(to_unit(image), image_id, choice["kind"], choice["level"], noisy.seed, noisy.gaussian_reading)
+                image = to_u8(noisy_image)
+            writer.add(image_id, image, np.asarray(train.label(i)))
+        writer.close()
+        (staging / "noise.json").write_text(json.dumps({"settings": vars(noisy), "choices": choices}, indent=1) + "\n")
+        target = root / "train_noisy"
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root / "train_noisy"

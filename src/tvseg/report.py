@@ -1,0 +1,216 @@
+"""Tables 1-6 and Figures 2/4/6 from the tidy evaluation CSVs, beside the paper's numbers.
+
+The paper's numbers come from ``reference/paper_results.csv`` (typed in once) and appear only
+in rows labelled "paper"; ours are the mean (and standard deviation) over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PAPER_RESULTS = Path(__file__).parent / "reference" / "paper_results.csv"
+TABLE_COLUMNS = (
+    ("clean", 0.0), ("gaussian", 0.01), ("gaussian", 0.03), ("gaussian", 0.05), ("gaussian", 0.07),
+    ("gaussian", 0.09), ("pepper", 0.01), ("salt", 0.01),
+)  # fmt: skip
+TABLES = {  # table -> (dataset, training data)
+    1: ("wbc", "clean"), 2: ("wbc", "noisy"), 3: ("camvid", "clean"),
+    4: ("camvid", "noisy"), 5: ("sunrgbd", "clean"), 6: ("sunrgbd", "noisy"),
+}  # fmt: skip
+FIGURES = {"wbc": 2, "camvid": 4, "sunrgbd": 6}
+METRIC_NAMES = {"miou": "mIoU", "accuracy": "Accuracy", "re": "RE"}
+DATASET_NAMES = {"wbc": "WBC", "camvid": "CamVid", "sunrgbd": "SUN-RGBD"}
+
+
+def column_label(condition: str, level: float) -> str:
+    return "clean" if condition == "clean" else f"{condition} {level:g}"
+
+
+def load_metrics(paths: list[Path]) -> pd.DataFrame:
+    frames = [pd.read_csv(p) for p in paths]
+    if not frames:
+        raise ValueError("no evaluation files to collect")
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_paper() -> pd.DataFrame:
+    wide = pd.read_csv(PAPER_RESULTS, comment="#")
+    tidy = wide.melt(id_vars=["table", "dataset", "method", "train_data", "metric"], var_name="column", value_name="value")
+    tidy["condition"] = tidy["column"].str.extract(r"^([a-z_]+)")[0]
+    tidy["level"] = tidy["column"].str.extract(r"([0-9.]+)$")[0].astype(float).fillna(0.0)
+    return tidy.drop(columns="column")
+
+
+def _ours_for_table(metrics: pd.DataFrame, dataset: str, train_data: str, reading: str) -> pd.DataFrame:
+    rows = metrics[
+        (metrics["dataset"] == dataset)
+        & (metrics["train_data"] == train_data)
+        & (metrics["metric"].isin(list(METRIC_NAMES)))
+        & ((metrics["reading"] == reading) | (metrics["condition"] != "gaussian"))
+    ]
+    keep = np.zeros(len(rows), dtype=bool)
+    for condition, level in TABLE_COLUMNS:
+        keep |= (rows["condition"] == condition).to_numpy() & np.isclose(rows["level"], level)
+    grouped = rows[keep].groupby(["method", "metric", "condition", "level"])["value"]
+    return grouped.agg(mean="mean", std="std", seeds="count").reset_index()
+
+
+def table_frame(metrics: pd.DataFrame, paper: pd.DataFrame, table: int, reading: str) -> pd.DataFrame:
+    """Tidy rows of one table: method, metric, condition, level, paper, ours_mean, ours_std, seeds, difference."""
+    dataset, train_data = TABLES[table]
+    ours = _ours_for_table(metrics, dataset, train_data, reading)
+    theirs = paper[paper["table"] == table][["method", "metric", "condition", "level", "value"]]
+    merged = ours.merge(theirs.rename(columns={"value": "paper"}), on=["method", "metric", "condition", "level"], how="outer")
+    merged = merged.rename(columns={"mean": "ours_mean", "std": "ours_std"})
+    merged["difference"] = merged["ours_mean"] - merged["paper"]
+    merged.insert(0, "table", table)
+    merged.insert(1, "reading", reading)
+    return merged
+
+
+def _method_order(methods) -> list[str]:
+    def key(name: str):
+        return (name.replace("+postTV", "").lstrip("R"), name.startswith("R"), "+postTV" in name)
+
+    return sorted(set(methods), key=key)
+
+
+def _cell(mean: float, std: float, seeds: float) -> str:
+    if pd.isna(mean):
+        return ""
+    return f"{mean:.2f} ± {std:.2f}" if seeds and seeds > 1 and not pd.isna(std) else f"{mean:.2f}"
+
+
+def table_layout(frame: pd.DataFrame) -> pd.DataFrame:
+    """The paper's layout: rows metric x method x (paper | ours | ours - paper), columns the conditions."""
+    columns = [column_label(c, lv) for c, lv in TABLE_COLUMNS]
+    records = []
+    for metric in METRIC_NAMES:
+        for method in _method_order(frame.loc[frame["metric"] == metric, "method"]):
+            part = frame[(frame["metric"] == metric) & (frame["method"] == method)]
+            cells = {column_label(r.condition, r.level): r for r in part.itertuples()}
+            for source in ("paper", "ours", "ours - paper"):
+                row = {"metric": METRIC_NAMES[metric], "method": method, "source": source}
+                for column in columns:
+                    r = cells.get(column)
+                    if r is None:
+                        row[column] = ""
+                    elif source == "paper":
+                        row[column] = "" if pd.isna(r.paper) else f"{r.paper:.2f}"
+                    elif source == "ours":
+                        row[column] = _cell(r.ours_mean, r.ours_std, r.seeds)
+                    else:
+                        row[column] = "" if pd.isna(r.difference) else f"{r.difference:+.2f}"
+                if source == "paper" and all(row[c] == "" for c in columns):
+                    continue  # methods the paper does not report (post-TV) have no paper row
+                records.append(row)
+    return pd.DataFrame.from_records(records, columns=["metric", "method", "source", *columns])
+
+
+def render_table(metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path) -> list[Path]:
+    """Writes <prefix>.csv (tidy), .md and .tex (the paper's layout)."""
+    frame = table_frame(metrics, load_paper(), table, reading)
+    if frame["ours_mean"].notna().sum() == 0:
+        raise ValueError(f"no results of ours for Table {table} ({TABLES[table][0]}, {TABLES[table][1]} training data)")
+    layout = table_layout(frame)
+    dataset, train_data = TABLES[table]
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out_prefix.with_suffix(".csv"), index=False, float_format="%.6g")
+    seeds = int(frame["seeds"].max()) if frame["seeds"].notna().any() else 0
+    title = (
+        f"Table {table}: {DATASET_NAMES[dataset]}, trained on {train_data} data; gaussian sigma read as a "
+        f"{'standard deviation' if reading == 'std' else 'variance'}. Ours: mean ± std over {seeds} seed(s)."
+    )
+    out_prefix.with_suffix(".md").write_text(f"{title}\n\n{layout.to_markdown(index=False)}\n")
+    latex = layout.to_latex(index=False, caption=title, label=f"tab:table{table}_{reading}").replace("±", r"$\pm$")
+    out_prefix.with_suffix(".tex").write_text(latex)
+    return [out_prefix.with_suffix(s) for s in (".csv", ".md", ".tex")]
+
+
+def noise_curve_frame(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    rows = metrics[(metrics["dataset"] == dataset) & (metrics["metric"] == "miou")]
+    rows = rows[rows["condition"].isin(["clean", "gaussian"])].copy()
+    clean = rows[rows["condition"] == "clean"]
+    parts = [rows[rows["condition"] == "gaussian"]]
+    for reading in sorted(set(rows["reading"]) - {"none"}):
+        parts.append(clean.assign(reading=reading))  # sigma = 0 belongs to both readings' curves
+    return pd.concat(parts, ignore_index=True).rename(columns={"level": "sigma"})
+
+
+def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pdf: Path) -> None:
+    """mIoU against gaussian sigma for the paper's variants, one panel per reading of sigma."""
+    data = noise_curve_frame(metrics, dataset)
+    if data.empty:
+        raise ValueError(f"no gaussian-noise results for {dataset}")
+    paper = load_paper()
+    paper = paper[(paper["dataset"] == dataset) & (paper["metric"] == "miou") & paper["condition"].isin(["clean", "gaussian"])]
+    readings = sorted(data["reading"].unique())
+    methods = _method_order(data["method"])
+    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 4.0), sharey=True, squeeze=False)
+    for ax, reading in zip(axes[0], readings, strict=True):
+        part = data[data["reading"] == reading]
+        sns.lineplot(
+            data=part, x="sigma", y="value", hue="method", hue_order=methods, palette=palette,
+            style=part["method"].str.contains(r"\+postTV").map({True: "post-TV", False: "trained"}),
+            markers=True, dashes={"trained": "", "post-TV": (3, 2)}, errorbar="sd", ax=ax,
+        )  # fmt: skip
+        for method, points in paper.groupby("method"):
+            ax.scatter(points["level"], points["value"], marker="D", s=28, facecolors="none",
+                       edgecolors=[palette.get(method, "black")], linewidths=1.2, zorder=5)  # fmt: skip
+        label = "standard deviation" if reading == "std" else "variance (std = sqrt(sigma))"
+        ax.set_title(f"{DATASET_NAMES[dataset]}: sigma read as {label}")
+        ax.set_xlabel("gaussian noise sigma")
+        ax.set_ylabel("mIoU (%)")
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(plt.Line2D([], [], marker="D", linestyle="", markerfacecolor="none", markeredgecolor="black"))
+        labels.append("paper (hollow diamonds)")
+        ax.legend(handles, labels, fontsize=7, loc="lower left")
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=200)
+    fig.savefig(out_pdf)
+    plt.close(fig)
+
+
+def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[str, ...], max_images: int = 2) -> None:
+    """Image, truth and each method's label map, rows per condition and image (Figures 1/3/5/7)."""
+    from PIL import Image
+
+    rows = []
+    for condition in conditions:
+        images: dict[str, dict[str, Path]] = {}
+        for folder in panel_dirs:
+            for path in sorted((Path(folder) / condition).glob("*.png")):
+                image_id, kind = path.stem.split("__", 1)  # ids may contain single underscores
+                images.setdefault(image_id, {})[kind] = path
+        for image_id in sorted(images)[:max_images]:
+            rows.append((condition, image_id, images[image_id]))
+    if not rows:
+        raise ValueError(f"no predicted label maps found under {panel_dirs}")
+    kinds = ["image", "truth"] + _method_order({k for _, _, found in rows for k in found} - {"image", "truth"})
+    fig, axes = plt.subplots(len(rows), len(kinds), figsize=(1.9 * len(kinds), 1.9 * len(rows)), squeeze=False)
+    for r, (condition, image_id, found) in enumerate(rows):
+        for c, kind in enumerate(kinds):
+            ax = axes[r][c]
+            ax.axis("off")
+            if kind in found:
+                ax.imshow(np.asarray(Image.open(found[kind])))
+            if r == 0:
+                ax.set_title(kind, fontsize=8)
+        axes[r][0].text(-0.08, 0.5, f"{condition}\n{image_id}", transform=axes[r][0].transAxes, ha="right",
+                        va="center", fontsize=7)  # fmt: skip
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=150)
+    plt.close(fig)

@@ -1,0 +1,130 @@
+import hashlib
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+from snakemake.utils import min_version, validate
+
+from tvseg.config import RunId, runs_for, seeds_for
+from tvseg.config import validate as validate_fully
+from tvseg.experiment import conditions, train_settings
+from tvseg.report import FIGURES, TABLES
+
+min_version("9.0")
+
+
+validate(config, "../schemas/config.schema.yaml")
+validate_fully(config)  # the package's validator also fills nested defaults
+
+DATA = Path(config["data_root"])
+PREPARED = Path(config["prepared_root"])
+RESULTS = Path(config["results_dir"])
+RUNS = runs_for(config)
+READINGS = config["evaluation"]["gaussian_readings"]
+DATASETS = sorted({run.dataset for run in RUNS})
+
+
+def resolved_config_file():
+    """The merged, validated config as one file for the jobs; rewritten only when it changes.
+
+    One file per results folder, so runs of different profiles side by side never read each
+    other's settings.
+    """
+    key = hashlib.sha256(
+        str(Path(config["results_dir"]).resolve()).encode()
+    ).hexdigest()[:12]
+    path = Path(".snakemake") / "tvseg" / f"config-{key}.yaml"
+    text = yaml.safe_dump(config, sort_keys=True)
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(path)
+
+
+CONFIG_FILE = resolved_config_file()
+# The package's CLI through this interpreter, so jobs need no activated environment.
+TVSEG = f"{sys.executable} -m tvseg.cli"
+
+
+wildcard_constraints:
+    dataset="wbc|camvid|sunrgbd",
+    run="[a-z]+_[a-z]+_(clean|noisy)",
+    seed=r"\d+",
+    reading="std|variance",
+
+
+def run_folder(run, seed):
+    return RESULTS / "runs" / str(run) / f"seed{seed}"
+
+
+def train_inputs(wildcards):
+    run = RunId.parse(wildcards.run)
+    split = "train_noisy" if run.train_data == "noisy" else "train"
+    return {
+        "manifest": PREPARED / run.dataset / "manifest.json",
+        "split": PREPARED / run.dataset / split / "ids.json",
+    }
+
+
+def train_params(wildcards):
+    """Exactly what a training job reads, so a change re-runs training and nothing else does."""
+    return json.dumps(
+        asdict(train_settings(config, RunId.parse(wildcards.run), int(wildcards.seed))),
+        sort_keys=True,
+    )
+
+
+def evaluation_params(wildcards):
+    return json.dumps(
+        {
+            "conditions": [vars(c) for c in conditions(config)],
+            "post_tv": config["post_tv"],
+            "seed": config["evaluation"]["seed"],
+            "qualitative_images": config["evaluation"]["qualitative_images"],
+            "qualitative_conditions": config["evaluation"]["qualitative_conditions"],
+        },
+        sort_keys=True,
+    )
+
+
+def evaluation_files(dataset=None):
+    return [
+        run_folder(run, seed) / "evaluation.csv"
+        for run in RUNS
+        if dataset is None or run.dataset == dataset
+        for seed in seeds_for(config, run.dataset)
+    ]
+
+
+def panel_folders(wildcards):
+    return [
+        run_folder(run, seeds_for(config, run.dataset)[0]) / "panels"
+        for run in RUNS
+        if run.dataset == wildcards.dataset and run.train_data == wildcards.train_data
+    ]
+
+
+def table_numbers():
+    return [n for n, (dataset, _) in TABLES.items() if dataset in DATASETS]
+
+
+def final_outputs():
+    outputs = []
+    for number in table_numbers():
+        for reading in READINGS:
+            outputs += [
+                RESULTS / "tables" / f"table{number}_{reading}.{ext}"
+                for ext in ("md", "tex", "csv")
+            ]
+    for dataset in DATASETS:
+        outputs += [
+            RESULTS / "figures" / f"figure{FIGURES[dataset]}_{dataset}.{ext}"
+            for ext in ("png", "pdf")
+        ]
+        outputs += [
+            RESULTS / "figures" / f"panels_{dataset}_{data}.png"
+            for data in ("clean", "noisy")
+        ]
+    return outputs

@@ -1,0 +1,22 @@
+rule make_noisy_split:
+    input:
+        manifest=PREPARED / "{dataset}" / "manifest.json",
+        train=PREPARED / "{dataset}" / "train" / "ids.json",
+    output:
+        ids=PREPARED / "{dataset}" / "train_noisy" / "ids.json",
+    log:
+        RESULTS / "logs" / "make_noisy_split/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+        config=CONFIG_FILE,
+        settings=lambda wildcards: json.dumps(
+            {
+                "noisy_train": config["datasets"][wildcards.dataset]["noisy_train"],
+                "noise": config["noise"],
+            },
+            sort_keys=True,
+        ),
+    shell:
+        "{params.tvseg} noisy-split --dataset {wildcards.dataset} --config {params.config} > {log} 2>&1"

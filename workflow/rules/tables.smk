@@ -1,0 +1,25 @@
+rule render_table:
+    input:
+        metrics=RESULTS / "metrics.csv",
+    output:
+        md=RESULTS / "tables" / "table{number}_{reading}.md",
+        tex=RESULTS / "tables" / "table{number}_{reading}.tex",
+        csv=report(
+            RESULTS / "tables" / "table{number}_{reading}.csv",
+            caption="../report/table.rst",
+            category="Tables 1-6",
+            subcategory="sigma read as {reading}",
+            labels={"table": "Table {number}", "reading": "{reading}"},
+        ),
+    log:
+        RESULTS / "logs" / "render_table/table{number}_{reading}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+        prefix=lambda wildcards: RESULTS
+        / "tables"
+        / f"table{wildcards.number}_{wildcards.reading}",
+    shell:
+        "{params.tvseg} table --metrics {input.metrics} --number {wildcards.number} --reading {wildcards.reading} "
+        "--out-prefix {params.prefix} > {log} 2>&1"

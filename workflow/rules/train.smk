@@ -1,0 +1,23 @@
+rule train_model:
+    input:
+        unpack(train_inputs),
+    output:
+        model=RESULTS / "runs" / "{run}" / "seed{seed}" / "model.pt",
+        log_csv=RESULTS / "runs" / "{run}" / "seed{seed}" / "log.csv",
+    log:
+        RESULTS / "logs" / "train_model/{run}_seed{seed}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=config["resources"]["train_gpus"],
+        mem_mb=config["resources"]["train_mem_mb"],
+        runtime=config["resources"]["train_runtime_min"],
+    params:
+        tvseg=TVSEG,
+        config=CONFIG_FILE,
+        settings=train_params,
+        folder=lambda wildcards: run_folder(wildcards.run, wildcards.seed),
+    shell:
+        "{params.tvseg} train --run {wildcards.run} --seed {wildcards.seed} --out {params.folder} "
+        "--threads {threads} --config {params.config} > {log} 2>&1"
