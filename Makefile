@@ -7,7 +7,7 @@ CORES ?= all
 PROFILE ?= profiles/cpu
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env test test-e2e test-all reproduce report benchmark lint
+.PHONY: env test test-e2e test-all reproduce pull benchmark lint
 
 env: $(VENV)/.installed
 
@@ -40,3 +40,7 @@ lint: env
 	$(BIN)/python -m ruff format --check src tests benchmarks
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/
+
+pull: env                   ## fetch cached data, checkpoints and results (dvc pull), then mark them up to date
+	$(BIN)/dvc pull
+	$(BIN)/snakemake --profile $(PROFILE) --touch --quiet

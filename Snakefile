@@ -12,6 +12,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Set by common.smk: the resolved configuration every job reads; passed on to cluster jobs.
+envvars:
+    "TVSEG_CONFIG",
+
+
 include: "workflow/rules/download.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/noisy_split.smk"

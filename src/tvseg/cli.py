@@ -82,6 +82,23 @@ def cmd_table(args) -> None:
         print(f"wrote {path}")
 
 
+def cmd_summary(args) -> None:
+    import json
+
+    import pandas as pd
+
+    from tvseg.report import summary
+
+    Path(args.out).write_text(json.dumps(summary(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+
+
+def cmd_dvc_yaml(args) -> None:
+    from tvseg.dvc_stages import render
+
+    sys.stdout.write(render(args.profile))
+
+
 def cmd_figure(args) -> None:
     import pandas as pd
 
@@ -99,10 +116,10 @@ def cmd_panels(args) -> None:
 
 
 def cmd_train(args) -> None:
+    import torch
+
     from tvseg.experiment import run_dir, train_settings
     from tvseg.train import train
-
-    import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -193,6 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--reading", choices=["std", "variance"], default="std")
     table.add_argument("--out-prefix", required=True)
     table.set_defaults(func=cmd_table)
+
+    summarize = commands.add_parser("summary", help="headline metrics as JSON (DVC metrics)")
+    summarize.add_argument("--metrics", required=True)
+    summarize.add_argument("--out", required=True)
+    summarize.set_defaults(func=cmd_summary)
+
+    dvc_yaml = commands.add_parser("dvc-yaml", help="print dvc.yaml for a profile (stages calling Snakemake)")
+    dvc_yaml.add_argument("--profile", default="profiles/cpu")
+    dvc_yaml.set_defaults(func=cmd_dvc_yaml)
 
     figure = commands.add_parser("figure", help="render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
     figure.add_argument("--metrics", required=True)

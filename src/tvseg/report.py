@@ -43,7 +43,9 @@ def load_metrics(paths: list[Path]) -> pd.DataFrame:
 
 def load_paper() -> pd.DataFrame:
     wide = pd.read_csv(PAPER_RESULTS, comment="#")
-    tidy = wide.melt(id_vars=["table", "dataset", "method", "train_data", "metric"], var_name="column", value_name="value")
+    tidy = wide.melt(
+        id_vars=["table", "dataset", "method", "train_data", "metric"], var_name="column", value_name="value"
+    )
     tidy["condition"] = tidy["column"].str.extract(r"^([a-z_]+)")[0]
     tidy["level"] = tidy["column"].str.extract(r"([0-9.]+)$")[0].astype(float).fillna(0.0)
     return tidy.drop(columns="column")
@@ -68,7 +70,9 @@ def table_frame(metrics: pd.DataFrame, paper: pd.DataFrame, table: int, reading:
     dataset, train_data = TABLES[table]
     ours = _ours_for_table(metrics, dataset, train_data, reading)
     theirs = paper[paper["table"] == table][["method", "metric", "condition", "level", "value"]]
-    merged = ours.merge(theirs.rename(columns={"value": "paper"}), on=["method", "metric", "condition", "level"], how="outer")
+    merged = ours.merge(
+        theirs.rename(columns={"value": "paper"}), on=["method", "metric", "condition", "level"], how="outer"
+    )
     merged = merged.rename(columns={"mean": "ours_mean", "std": "ours_std"})
     merged["difference"] = merged["ours_mean"] - merged["paper"]
     merged.insert(0, "table", table)
@@ -152,7 +156,9 @@ def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pd
     if data.empty:
         raise ValueError(f"no gaussian-noise results for {dataset}")
     paper = load_paper()
-    paper = paper[(paper["dataset"] == dataset) & (paper["metric"] == "miou") & paper["condition"].isin(["clean", "gaussian"])]
+    paper = paper[
+        (paper["dataset"] == dataset) & (paper["metric"] == "miou") & paper["condition"].isin(["clean", "gaussian"])
+    ]
     readings = sorted(data["reading"].unique())
     methods = _method_order(data["method"])
     palette = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
@@ -214,3 +220,23 @@ def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[st
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=150)
     plt.close(fig)
+
+
+def summary(metrics: pd.DataFrame) -> dict:
+    """Headline numbers for DVC metrics: per dataset and method, mean over seeds of mIoU,
+    accuracy and RE, clean and under the strongest table noise (gaussian 0.09, both readings)."""
+    out: dict = {}
+    picks = {"clean": ("clean", 0.0, "none"), "gaussian0.09_std": ("gaussian", 0.09, "std"),
+             "gaussian0.09_variance": ("gaussian", 0.09, "variance")}  # fmt: skip
+    for (dataset, method), part in metrics.groupby(["dataset", "method"]):
+        for label, (condition, level, reading) in picks.items():
+            rows = part[
+                (part["condition"] == condition) & np.isclose(part["level"], level) & (part["reading"] == reading)
+            ]
+            for metric in METRIC_NAMES:
+                values = rows.loc[rows["metric"] == metric, "value"]
+                if len(values):
+                    out.setdefault(dataset, {}).setdefault(method, {}).setdefault(label, {})[metric] = round(
+                        float(values.mean()), 4
+                    )
+    return out

@@ -1,5 +1,6 @@
 import hashlib
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -29,12 +30,12 @@ DATASETS = sorted({run.dataset for run in RUNS})
 def resolved_config_file():
     """The merged, validated config as one file for the jobs; rewritten only when it changes.
 
-    One file per results folder, so runs of different profiles side by side never read each
-    other's settings.
+    One file per results folder (as configured, relative), so runs of different profiles side
+    by side never read each other's settings. Jobs find it through TVSEG_CONFIG, set below,
+    not through params, because its path is no setting of any job and must never trigger a
+    re-run.
     """
-    key = hashlib.sha256(
-        str(Path(config["results_dir"]).resolve()).encode()
-    ).hexdigest()[:12]
+    key = hashlib.sha256(str(config["results_dir"]).encode()).hexdigest()[:12]
     path = Path(".snakemake") / "tvseg" / f"config-{key}.yaml"
     text = yaml.safe_dump(config, sort_keys=True)
     if not path.exists() or path.read_text() != text:
@@ -43,7 +44,9 @@ def resolved_config_file():
     return str(path)
 
 
-CONFIG_FILE = resolved_config_file()
+os.environ["TVSEG_CONFIG"] = resolved_config_file()
+
+
 # The package's CLI through this interpreter, so jobs need no activated environment.
 TVSEG = f"{sys.executable} -m tvseg.cli"
 
@@ -111,7 +114,7 @@ def table_numbers():
 
 
 def final_outputs():
-    outputs = []
+    outputs = [RESULTS / "summary.json"]
     for number in table_numbers():
         for reading in READINGS:
             outputs += [

@@ -7,7 +7,6 @@ rule download_dataset:
         "../envs/tvseg.yaml"
     params:
         tvseg=TVSEG,
-        config=CONFIG_FILE,
         source=lambda wildcards: config["mirror"] or "download",
     shell:
-        "{params.tvseg} fetch --dataset {wildcards.dataset} --record {output.record} --config {params.config} > {log} 2>&1"
+        "{params.tvseg} fetch --dataset {wildcards.dataset} --record {output.record} --config $TVSEG_CONFIG > {log} 2>&1"

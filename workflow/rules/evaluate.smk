@@ -13,11 +13,10 @@ rule evaluate_model:
         runtime=config["resources"]["evaluate_runtime_min"],
     params:
         tvseg=TVSEG,
-        config=CONFIG_FILE,
         settings=evaluation_params,
     shell:
         "{params.tvseg} evaluate --run {wildcards.run} --seed {wildcards.seed} --model {input.model} "
-        "--out {output.csv} --qualitative {output.panels} --config {params.config} --quiet > {log} 2>&1"
+        "--out {output.csv} --qualitative {output.panels} --config $TVSEG_CONFIG --quiet > {log} 2>&1"
 
 
 rule collect_metrics:

@@ -10,7 +10,6 @@ rule make_noisy_split:
         "../envs/tvseg.yaml"
     params:
         tvseg=TVSEG,
-        config=CONFIG_FILE,
         settings=lambda wildcards: json.dumps(
             {
                 "noisy_train": config["datasets"][wildcards.dataset]["noisy_train"],
@@ -19,4 +18,4 @@ rule make_noisy_split:
             sort_keys=True,
         ),
     shell:
-        "{params.tvseg} noisy-split --dataset {wildcards.dataset} --config {params.config} > {log} 2>&1"
+        "{params.tvseg} noisy-split --dataset {wildcards.dataset} --config $TVSEG_CONFIG > {log} 2>&1"

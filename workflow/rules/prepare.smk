@@ -10,7 +10,6 @@ rule prepare_dataset:
         "../envs/tvseg.yaml"
     params:
         tvseg=TVSEG,
-        config=CONFIG_FILE,
         settings=lambda wildcards: json.dumps(
             {
                 k: v
@@ -20,4 +19,4 @@ rule prepare_dataset:
             sort_keys=True,
         ),
     shell:
-        "{params.tvseg} prepare --dataset {wildcards.dataset} --without-noisy --quiet --config {params.config} > {log} 2>&1"
+        "{params.tvseg} prepare --dataset {wildcards.dataset} --without-noisy --quiet --config $TVSEG_CONFIG > {log} 2>&1"

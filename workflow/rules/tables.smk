@@ -23,3 +23,18 @@ rule render_table:
     shell:
         "{params.tvseg} table --metrics {input.metrics} --number {wildcards.number} --reading {wildcards.reading} "
         "--out-prefix {params.prefix} > {log} 2>&1"
+
+
+rule summarize_metrics:
+    input:
+        metrics=RESULTS / "metrics.csv",
+    output:
+        RESULTS / "summary.json",
+    log:
+        RESULTS / "logs" / "summarize_metrics.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} summary --metrics {input.metrics} --out {output} > {log} 2>&1"

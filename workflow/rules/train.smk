@@ -15,9 +15,8 @@ rule train_model:
         runtime=config["resources"]["train_runtime_min"],
     params:
         tvseg=TVSEG,
-        config=CONFIG_FILE,
         settings=train_params,
         folder=lambda wildcards: run_folder(wildcards.run, wildcards.seed),
     shell:
         "{params.tvseg} train --run {wildcards.run} --seed {wildcards.seed} --out {params.folder} "
-        "--threads {threads} --config {params.config} > {log} 2>&1"
+        "--threads {threads} --config $TVSEG_CONFIG > {log} 2>&1"

@@ -339,7 +339,9 @@ def make_noisy_split(root: Path, noisy: NoisyTrainingSet) -> Path:
             image = np.asarray(train.image(i))
             choice = choices.get(image_id)
             if choice is not None:
-                noisy_image = add_noise(to_unit(image), image_id, choice["kind"], choice["level"], noisy.seed, noisy.gaussian_reading)
+                noisy_image = add_noise(
+                    to_unit(image), image_id, choice["kind"], choice["level"], noisy.seed, noisy.gaussian_reading
+                )
                 image = to_u8(noisy_image)
             writer.add(image_id, image, np.asarray(train.label(i)))
         writer.close()

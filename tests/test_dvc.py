@@ -1,0 +1,61 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tvseg.dvc_stages import render
+
+ROOT = Path(__file__).resolve().parents[1]
+MIRROR = ROOT.parent / "shared" / "datasets"
+BIN = Path(sys.executable).parent
+
+
+def test_committed_dvc_yaml_is_what_the_generator_gives():
+    previous = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        assert (ROOT / "dvc.yaml").read_text() == render("profiles/cpu")
+    finally:
+        os.chdir(previous)
+
+
+def run(cwd: Path, *command: str) -> str:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    result = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout + result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo")
+def test_dvc_round_trip_leaves_nothing_to_redo(tmp_path):
+    first, second, remote = tmp_path / "first", tmp_path / "second", tmp_path / "remote"
+    run(tmp_path, "git", "clone", "-q", str(ROOT), str(first))
+    # The quick profile, with its results in a git-tracked folder and the mirror by absolute path.
+    profile = first / "profiles" / "quick" / "tvseg.yaml"
+    text = profile.read_text().replace("mirror: ../shared/datasets", f"mirror: {MIRROR}")
+    profile.write_text(text.replace("results_dir: work/quick/results", "results_dir: results/quick"))
+    (first / "dvc.yaml").write_text(
+        run(first, str(BIN / "python"), "-m", "tvseg.cli", "dvc-yaml", "--profile", "profiles/quick")
+    )
+    run(first, str(BIN / "dvc"), "remote", "modify", "local", "url", str(remote))
+    run(first, str(BIN / "dvc"), "repro", "--quiet")
+    run(first, "git", "add", "-A")
+    run(first, "git", "commit", "-qm", "quick results")
+    run(first, str(BIN / "dvc"), "push", "--quiet")
+
+    run(tmp_path, "git", "clone", "-q", str(first), str(second))
+    run(second, str(BIN / "dvc"), "pull", "--quiet")
+    run(second, str(BIN / "snakemake"), "--profile", "profiles/quick", "--touch", "--quiet")  # DVC keeps no file times
+    dry = run(second, str(BIN / "snakemake"), "--profile", "profiles/quick", "-n")
+    assert "Nothing to be done" in dry
+    assert "data/prepared" not in run(second, str(BIN / "dvc"), "status")  # the pulled data matches the lock
+    tables = sorted((first / "results" / "quick" / "tables").iterdir())
+    assert len(tables) == 4 * 2 * 3
+    for table in tables:
+        assert (second / "results" / "quick" / "tables" / table.name).read_bytes() == table.read_bytes()
+    assert (second / "results" / "quick" / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt").is_file()
