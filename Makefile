@@ -7,7 +7,7 @@ CORES ?= all
 PROFILE ?= profiles/cpu
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env test test-e2e test-all reproduce pull benchmark lint
+.PHONY: env env-slurm test test-e2e test-all reproduce pull benchmark lint
 
 env: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+env-slurm: env              ## the optional SLURM executor plugin (profiles/slurm)
+	$(BIN)/python -m pip install --quiet -r requirements-slurm.txt
 
 test: env                   ## the fast test suite (minutes)
 	$(BIN)/python -m pytest -m "not slow"

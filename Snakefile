@@ -28,6 +28,10 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:
