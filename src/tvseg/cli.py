@@ -93,6 +93,15 @@ def cmd_summary(args) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_claims(args) -> None:
+    import pandas as pd
+
+    from tvseg.claims import claims_report
+
+    Path(args.out).write_text(claims_report(pd.read_csv(args.metrics)))
+    print(f"wrote {args.out}")
+
+
 def cmd_dvc_yaml(args) -> None:
     from tvseg.dvc_stages import render
 
@@ -215,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--metrics", required=True)
     summarize.add_argument("--out", required=True)
     summarize.set_defaults(func=cmd_summary)
+
+    claims = commands.add_parser("claims", help="check the paper's four claims on the metrics (Markdown)")
+    claims.add_argument("--metrics", required=True)
+    claims.add_argument("--out", required=True)
+    claims.set_defaults(func=cmd_claims)
 
     dvc_yaml = commands.add_parser("dvc-yaml", help="print dvc.yaml for a profile (stages calling Snakemake)")
     dvc_yaml.add_argument("--profile", default="profiles/cpu")

@@ -114,7 +114,7 @@ def table_numbers():
 
 
 def final_outputs():
-    outputs = [RESULTS / "summary.json"]
+    outputs = [RESULTS / "summary.json", RESULTS / "claims.md"]
     for number in table_numbers():
         for reading in READINGS:
             outputs += [

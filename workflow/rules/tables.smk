@@ -38,3 +38,22 @@ rule summarize_metrics:
         tvseg=TVSEG,
     shell:
         "{params.tvseg} summary --metrics {input.metrics} --out {output} > {log} 2>&1"
+
+
+rule check_claims:
+    input:
+        metrics=RESULTS / "metrics.csv",
+    output:
+        report(
+            RESULTS / "claims.md",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        RESULTS / "logs" / "check_claims.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} claims --metrics {input.metrics} --out {output} > {log} 2>&1"
