@@ -145,7 +145,8 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
             },
             "report": {
                 "cmd": [
-                    f"{run} {(results / 'summary.json').as_posix()} {targets(tables)} {targets(figures)}",
+                    f"{run} {(results / 'summary.json').as_posix()} {(results / 'claims.md').as_posix()} "
+                    f"{targets(tables)} {targets(figures)}",
                     f"{run} --report {(results / 'report.html').as_posix()}",
                 ],
                 "deps": paths(evaluations)
