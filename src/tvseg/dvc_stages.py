@@ -152,6 +152,7 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                 "deps": paths(evaluations)
                 + [
                     "src/tvseg/report.py",
+                    "src/tvseg/claims.py",
                     "src/tvseg/reference/paper_results.csv",
                     "workflow/rules/tables.smk",
                     "workflow/rules/figures.smk",
@@ -160,7 +161,8 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                 "outs": [
                     {p: {"cache": False}}
                     for p in paths(
-                        [results / "metrics.csv", results / "tables", results / "report.html"] + other_figures
+                        [results / "metrics.csv", results / "claims.md", results / "tables", results / "report.html"]
+                        + other_figures
                     )
                 ],
                 "metrics": [{(results / "summary.json").as_posix(): {"cache": False}}],
