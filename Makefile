@@ -39,8 +39,8 @@ benchmark: env
 	$(BIN)/python benchmarks/bench_models.py
 
 lint: env
-	$(BIN)/python -m ruff check src tests benchmarks
-	$(BIN)/python -m ruff format --check src tests benchmarks
+	$(BIN)/python -m ruff check src tests benchmarks scripts
+	$(BIN)/python -m ruff format --check src tests benchmarks scripts
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/
 
