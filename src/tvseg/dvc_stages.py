@@ -160,11 +160,10 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                 ],  # fmt: skip
                 "outs": [
                     {p: {"cache": False}}
-                    for p in paths(
-                        [results / "metrics.csv", results / "claims.md", results / "tables", results / "report.html"]
-                        + other_figures
-                    )
-                ],
+                    for p in paths([results / "metrics.csv", results / "claims.md", results / "tables"] + other_figures)
+                ]
+                # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
+                + [(results / "report.html").as_posix()],
                 "metrics": [{(results / "summary.json").as_posix(): {"cache": False}}],
                 "plots": [{p: {"cache": False}} for p in paths(curve_pngs)],
             },
