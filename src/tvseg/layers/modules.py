@@ -67,7 +67,7 @@ class _TVActivation(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"lam={float(self.lam):.4g}, step={self.step:g}, train_iters={self.train_iters}, "
+            f"lam={float(self.lam.detach()):.4g}, step={self.step:g}, train_iters={self.train_iters}, "
             f"eval_iters={self.eval_iters}, learn_lam={self.learn_lam}, keep_convergent={self.keep_convergent}"
         )
 
