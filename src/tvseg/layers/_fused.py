@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import div, grad
+from tvseg.layers._functional import div, grad, project_unit_disk
 from tvseg.layers._native import native_supports, tv_softmax_native, tv_softmax_native_backward
 
 
@@ -140,7 +140,7 @@ def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
         grad_dual_next = None
         for k in range(iters, 0, -1):
             xi = duals[k - 1]
-            eta = xi * torch.rsqrt(torch.clamp((xi * xi).sum(dim=-3, keepdim=True), min=1.0))
+            eta = project_unit_disk(xi)
             div_eta = div(eta)
             probs_k = torch.softmax(logits - lam * div_eta, dim=1)
             if grad_dual_next is not None:

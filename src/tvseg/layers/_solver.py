@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import div, grad, project_unit_disk, tv_energy
+from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, project_unit_disk, tv_energy
 
 FISTA_STEP_LAM = 0.25  # 1 / L with L = 4 lam^2
-PLAIN_STEP_LAM = 0.5  # 2 / L, the paper's iteration's limit
 
 
 def duality_gap(probs: Tensor, eta: Tensor, lam: float | Tensor) -> Tensor:
@@ -91,7 +90,7 @@ def solve(
     if method not in ("fista", "plain"):
         raise ValueError(f"method must be 'fista' or 'plain'; got {method!r}")
     lam = float(lam)
-    step = (FISTA_STEP_LAM if method == "fista" else PLAIN_STEP_LAM) / lam
+    step = (FISTA_STEP_LAM if method == "fista" else SOFTMAX_STEP_LAM_BOUND) / lam
     with torch.no_grad():
         eta = torch.zeros_like(grad(logits)) if eta0 is None else eta0.clone()
         previous = eta.clone()
