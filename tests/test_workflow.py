@@ -91,6 +91,8 @@ def test_quick_profile_end_to_end(tmp_path):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 20_000
         assert (results / "figures" / f"{figure}.pdf").stat().st_size > 5_000
     assert (results / "figures" / "panels_wbc_noisy.png").stat().st_size > 10_000
+    table1 = pd.read_csv(results / "tables" / "table1_variance.csv")
+    assert table1.loc[table1["method"] == "RUnet*1", "ours_mean"].notna().sum() == 3 * 8  # the converged extra
     assert list((results / "runs" / "runet_wbc_noisy" / "seed0").glob("*.pt")) == [
         results / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt"
     ]
@@ -103,7 +105,7 @@ def test_quick_profile_end_to_end(tmp_path):
     rerun = snakemake("--profile", "profiles/quick", *profile_config, str(changed), "-n")
     counts = job_counts(rerun.stdout + rerun.stderr)
     assert "train_model" not in counts and "prepare_dataset" not in counts
-    assert counts["evaluate_model"] == 8
+    assert counts["evaluate_model"] == 10  # the paper's 8 variants and RUnet* on clean and noisy WBC
 
     report = tmp_path / "report.html"
     snakemake("--profile", "profiles/quick", *profile_config, "--report", str(report))

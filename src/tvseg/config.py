@@ -20,6 +20,9 @@ SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 # One readable id per experiment: {network}_{dataset}_{training data}, e.g. runet_wbc_noisy.
 TRAIN_DATA = ("clean", "noisy")
 PAPER_NAMES = {"unet": "Unet", "runet": "RUnet", "segnet": "Segnet", "rsegnet": "RSegnet"}
+# Extras beyond the paper (never mixed into its eight): the TV head solved to convergence.
+CONVERGED_NAMES = {"runetstar": "RUnet*", "rsegnetstar": "RSegnet*"}
+NETWORK_NAMES = {**PAPER_NAMES, **CONVERGED_NAMES}
 
 
 class ConfigError(ValueError):
@@ -85,7 +88,7 @@ class RunId:
     @classmethod
     def parse(cls, text: str) -> RunId:
         parts = text.split("_")
-        if len(parts) != 3 or parts[0] not in PAPER_NAMES or parts[2] not in TRAIN_DATA:
+        if len(parts) != 3 or parts[0] not in NETWORK_NAMES or parts[2] not in TRAIN_DATA:
             raise ConfigError(f"run id must look like runet_wbc_noisy (network_dataset_data); got {text!r}")
         return cls(*parts)
 
@@ -97,19 +100,26 @@ class RunId:
         return "tv" if self.network.startswith("r") else "softmax"
 
     @property
+    def converged(self) -> bool:
+        return self.network in CONVERGED_NAMES
+
+    @property
     def paper_name(self) -> str:
-        return f"{PAPER_NAMES[self.network]}{1 if self.train_data == 'clean' else 2}"
+        return f"{NETWORK_NAMES[self.network]}{1 if self.train_data == 'clean' else 2}"
 
 
 def runs_for(config: dict) -> list[RunId]:
-    """The paper's variants for every enabled dataset: plain and regularized, clean and noisy."""
+    """The paper's variants for every enabled dataset: plain and regularized, clean and noisy;
+    then the converged extras (``runetstar``...) for the datasets listed in ``converged.datasets``."""
     runs = []
+    extras = config.get("converged", {}).get("datasets", [])
     for dataset, settings in config["datasets"].items():
         if not settings.get("enabled", True):
             continue
         plain = settings["architecture"]
+        networks = (plain, f"r{plain}") + ((f"r{plain}star",) if dataset in extras else ())
         for train_data in TRAIN_DATA:
-            for network in (plain, f"r{plain}"):
+            for network in networks:
                 runs.append(RunId(network, dataset, train_data))
     return runs
 

@@ -149,11 +149,22 @@ def evaluate_run(
     return out_csv
 
 
+def panel_file_kind(method: str) -> str:
+    """A method name as it appears in panel file names: 'RUnet*1' -> 'RUnet-star1' (no '*' in paths)."""
+    return method.replace("*", "-star")
+
+
+def method_from_panel_kind(kind: str) -> str:
+    return kind.replace("-star", "*")
+
+
 def _save_panel(folder: Path, method: str, condition: Condition, image_id: str, prediction, noisy, truth, manifest):
     colours = manifest["colours"]
     target = Path(folder) / condition.name
     target.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(colourize(prediction, colours, manifest["ignore_index"])).save(target / f"{image_id}__{method}.png")
+    Image.fromarray(colourize(prediction, colours, manifest["ignore_index"])).save(
+        target / f"{image_id}__{panel_file_kind(method)}.png"
+    )
     if not (target / f"{image_id}__image.png").exists():
         Image.fromarray(to_u8(noisy)).save(target / f"{image_id}__image.png")
         Image.fromarray(colourize(np.asarray(truth), colours, manifest["ignore_index"])).save(

@@ -41,7 +41,7 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         encoder=settings["encoder"],
         encoder_weights=settings.get("encoder_weights"),
         head=run.head,
-        tv={k: tv[k] for k in ("lam", "step", "train_iters", "eval_iters")},
+        tv=_tv_settings(config, run),
         lr=settings["lr"],
         lam_lr=settings["lr"] * tv["lam_lr_factor"],
         momentum=config["training"]["momentum"],
@@ -55,6 +55,23 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         validation_count=settings.get("validation_count", 0),
         validation_seed=config["noise"]["seed"] + 17,
     )
+
+
+def _tv_settings(config: dict, run: RunId) -> dict:
+    tv = config["tv"]
+    settings = {k: tv[k] for k in ("lam", "step", "train_iters", "eval_iters")}
+    if run.converged:
+        # Keys only for the extras, so adding them leaves the paper's runs' settings unchanged.
+        converged = config["converged"]
+        settings.update(
+            train_iters=converged["max_iters"],
+            eval_iters=converged["max_iters"],
+            tol=converged["tol"],
+            eval_tol=converged["eval_tol"],
+            method=converged["method"],
+            backward_tol=converged["backward_tol"],
+        )
+    return settings
 
 
 def conditions(config: dict) -> list[Condition]:

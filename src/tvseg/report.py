@@ -193,12 +193,15 @@ def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[st
     """Image, truth and each method's label map, rows per condition and image (Figures 1/3/5/7)."""
     from PIL import Image
 
+    from tvseg.evaluate import method_from_panel_kind
+
     rows = []
     for condition in conditions:
         images: dict[str, dict[str, Path]] = {}
         for folder in panel_dirs:
             for path in sorted((Path(folder) / condition).glob("*.png")):
                 image_id, kind = path.stem.split("__", 1)  # ids may contain single underscores
+                kind = method_from_panel_kind(kind)
                 images.setdefault(image_id, {})[kind] = path
         for image_id in sorted(images)[:max_images]:
             rows.append((condition, image_id, images[image_id]))

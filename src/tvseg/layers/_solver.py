@@ -31,6 +31,7 @@ from torch import Tensor
 from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, project_unit_disk, tv_energy
 
 FISTA_STEP_LAM = 0.25  # 1 / L with L = 4 lam^2
+METHODS = ("fista", "plain")
 
 
 def duality_gap(probs: Tensor, eta: Tensor, lam: float | Tensor) -> Tensor:
@@ -83,40 +84,39 @@ def solve(
 ) -> Solution:
     """Solve Eq. 3.4 until every item's relative duality gap is <= ``tol`` (or ``max_iters``).
 
-    No autograd (see :func:`tv_softmax_converged` for gradients). The step is chosen from
-    lambda (``step * lam = 0.25`` for FISTA, 0.5 for the plain iteration), so the iteration
-    converges whatever lambda is.
+    No autograd (see :func:`~tvseg.layers.tv_softmax` with ``tol`` for gradients). The step is
+    chosen from lambda (``step * lam = 0.25`` for FISTA, 0.5 for the plain iteration), so the
+    iteration converges whatever lambda is. The gap is checked every ``check_every`` iterations.
     """
-    if method not in ("fista", "plain"):
-        raise ValueError(f"method must be 'fista' or 'plain'; got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if tol < 0 or max_iters < 0:
+        raise ValueError(f"tol and max_iters must be >= 0; got tol={tol}, max_iters={max_iters}")
     lam = float(lam)
     step = (FISTA_STEP_LAM if method == "fista" else SOFTMAX_STEP_LAM_BOUND) / lam
+    per_item = (-1,) + (1,) * 4
     with torch.no_grad():
         eta = torch.zeros_like(grad(logits)) if eta0 is None else eta0.clone()
-        previous = eta.clone()
-        momentum_point = eta.clone()
-        t = 1.0
-        probs = torch.softmax(logits - lam * div(eta), dim=1)
-        relative = None
+        point = eta  # where the gradient is taken: eta itself (plain) or FISTA's extrapolation
+        t = logits.new_ones((logits.shape[0], 1, 1, 1, 1))
         iterations = 0
         while True:
-            if iterations % check_every == 0 or iterations == max_iters:
-                cert = _gap(logits, probs, eta, lam)
-                relative = cert
+            if iterations % check_every == 0 or iterations >= max_iters:
+                probs = torch.softmax(logits - lam * div(eta), dim=1)
+                relative = _gap(logits, probs, eta, lam)
                 if bool((relative <= tol).all()) or iterations >= max_iters:
                     break
-            if method == "plain":
-                eta = project_unit_disk(eta - step * grad(probs))
-            else:
-                probs_y = torch.softmax(logits - lam * div(momentum_point), dim=1)
-                previous, eta = eta, project_unit_disk(momentum_point - step * grad(probs_y))
-                # Gradient restart (O'Donoghue & Candes): drop momentum when it points uphill.
-                if float(((momentum_point - eta) * (eta - previous)).sum()) > 0:
-                    t = 1.0
-                t_next = (1.0 + (1.0 + 4.0 * t * t) ** 0.5) / 2.0
-                momentum_point = eta + ((t - 1.0) / t_next) * (eta - previous)
+            probs_point = torch.softmax(logits - lam * div(point), dim=1)
+            previous, eta = eta, project_unit_disk(point - step * grad(probs_point))
+            if method == "fista":
+                # Gradient restart per item (O'Donoghue & Candes): drop momentum when it points uphill.
+                uphill = ((point - eta) * (eta - previous)).sum(dim=(1, 2, 3, 4)).view(per_item) > 0
+                t = torch.where(uphill, torch.ones_like(t), t)
+                t_next = (1.0 + torch.sqrt(1.0 + 4.0 * t * t)) / 2.0
+                point = eta + ((t - 1.0) / t_next) * (eta - previous)
                 t = t_next
-            probs = torch.softmax(logits - lam * div(eta), dim=1)
+            else:
+                point = eta
             iterations += 1
     return Solution(probs, eta, iterations, relative, bool((relative <= tol).all()))
 

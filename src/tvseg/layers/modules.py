@@ -85,13 +85,57 @@ class TVSoftmax(_TVActivation):
     * Convergence needs ``step * lam <= 0.5``. The defaults (lam 1, step 0.25) sit at 0.25, and
       with ``keep_convergent`` (default) the step used is ``min(step, 0.5 / lam)``, so however
       lambda moves in training the iteration stays convergent.
+    * ``tol`` (default None): solve Eq. 3.4 to this relative duality gap in training, and to
+      ``eval_tol`` (default: ``tol``) in evaluation: the converged layer (``RUnet*``), with
+      ``train_iters``/``eval_iters`` as caps, ``method`` ``"fista"`` or ``"plain"``, and gradients
+      by implicit differentiation (``backward_tol``: see :func:`~tvseg.layers.tv_softmax`). The
+      step is then chosen from lambda by the solver and is convergent for any lambda.
     """
 
     step_lam_bound = SOFTMAX_STEP_LAM_BOUND
 
+    def __init__(
+        self,
+        lam: float = 1.0,
+        step: float = 0.25,
+        *,
+        tol: float | None = None,
+        eval_tol: float | None = None,
+        method: str = "plain",
+        backward_tol: float = 1e-2,
+        **kwargs,
+    ):
+        super().__init__(lam=lam, step=step, **kwargs)
+        if method not in ("plain", "fista"):
+            raise ValueError(f"method must be 'plain' or 'fista'; got {method!r}")
+        if tol is None and (method != "plain" or eval_tol is not None):
+            raise ValueError("method='fista' and eval_tol need tol (without it, the layer is the paper's iteration)")
+        for name, value in (("tol", tol), ("eval_tol", eval_tol), ("backward_tol", backward_tol)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive; got {value}")
+        self.tol = tol
+        self.eval_tol = tol if eval_tol is None else eval_tol
+        self.method = method
+        self.backward_tol = backward_tol
+
     def forward(self, logits: Tensor) -> Tensor:
         lam = self.effective_lam().to(logits.dtype)
+        if self.tol is not None:
+            return tv_softmax(
+                logits,
+                lam,
+                iters=self.iterations(),
+                tol=self.tol if self.training else self.eval_tol,
+                method=self.method,
+                backward_tol=self.backward_tol,
+            )
         return tv_softmax(logits, lam, self.effective_step(lam), self.iterations())
+
+    def extra_repr(self) -> str:
+        converged = (
+            f", tol={self.tol:g}, eval_tol={self.eval_tol:g}, method={self.method}" if self.tol is not None else ""
+        )
+        return super().extra_repr() + converged
 
 
 class TVReLU(_TVActivation):

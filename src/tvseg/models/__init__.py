@@ -32,6 +32,10 @@ class TVSettings:
     train_iters: int = 1
     eval_iters: int = 100
     learn_lam: bool = True
+    tol: float | None = None  # set: the converged layer (RUnet*), iteration counts are caps
+    eval_tol: float | None = None  # None: tol
+    method: str = "plain"
+    backward_tol: float = 1e-2
 
 
 class SoftmaxHead(nn.Module):
@@ -148,6 +152,10 @@ def build_model(
             train_iters=settings.train_iters,
             eval_iters=settings.eval_iters,
             learn_lam=settings.learn_lam,
+            tol=settings.tol,
+            eval_tol=settings.eval_tol,
+            method=settings.method,
+            backward_tol=settings.backward_tol,
         )
     return SegmentationModel(network, head_module, size_multiple)
 
