@@ -35,3 +35,16 @@ def test_claims_are_judged_from_paired_differences():
 def test_a_claim_that_fails_is_reported_as_failing():
     report = claims_report(_metrics(regularized_gain=-0.2))
     assert "-1.80 mIoU ± 0.00 (3 seeds) | does not hold |" in report
+
+
+def test_the_converged_extra_is_compared_with_one_iteration_training():
+    metrics = _metrics(regularized_gain=0.5)
+    star = metrics[metrics["method"].isin(["RUnet1", "RUnet2"])].copy()
+    star["method"] = star["method"].str.replace("RUnet", "RUnet*")
+    star.loc[star["metric"] == "miou", "value"] += star.loc[star["metric"] == "miou", "seed"] + 1.0  # +1, +2, +3
+    report = claims_report(pd.concat([metrics, star], ignore_index=True))
+    assert (
+        "| (extra) RUnet*1 (converged layer) beats RUnet1 (one iteration) in mIoU at gaussian 0.09 | clean |" in report
+    )
+    assert "+2.00 mIoU ± 1.00 (3 seeds) | yes |" in report
+    assert "RUnet*2 (converged layer) beats RUnet2" in report

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tvseg.report import DATASET_NAMES, TABLE_COLUMNS
+from tvseg.report import DATASET_NAMES, TABLE_COLUMNS, column_label
 
 NAMES = {"wbc": ("Unet", "RUnet"), "camvid": ("Segnet", "RSegnet"), "sunrgbd": ("Segnet", "RSegnet")}
 
@@ -88,6 +88,7 @@ def claims_markdown(metrics: pd.DataFrame, dataset: str, reading: str) -> str:
                 f"| (4) post-TV on {p} is worse than the trained {r} (mIoU) | {train} | better at {sum(better)} of "
                 f"{len(better)} conditions; at gaussian 0.09: {text} | {verdict} |"
             )
+    lines += _converged_lines(data, regularized, reading)
     p1, p2, r2 = f"{plain}1", f"{plain}2", f"{regularized}2"
     if (
         not _value(data, p2, "miou", "clean", 0.0, reading).empty
@@ -103,6 +104,29 @@ def claims_markdown(metrics: pd.DataFrame, dataset: str, reading: str) -> str:
         )
         lines.append(f"| (3b) {r2} stays ahead of {p2} at gaussian 0.09 | noisy | {ahead_text} | {ahead_verdict} |")
     return "\n".join(lines) + "\n"
+
+
+def _converged_lines(data: pd.DataFrame, regularized: str, reading: str) -> list[str]:
+    """Beyond the paper: the converged layer (RUnet*) against one-iteration training (RUnet)."""
+    lines = []
+    for index, train in ((1, "clean"), (2, "noisy")):
+        one, star = f"{regularized}{index}", f"{regularized}*{index}"
+        if (
+            _value(data, star, "miou", "clean", 0.0, reading).empty
+            or _value(data, one, "miou", "clean", 0.0, reading).empty
+        ):
+            continue
+        for condition, level in (("clean", 0.0), ("gaussian", 0.09), ("salt", 0.01)):
+            diff = _value(data, star, "miou", condition, level, reading) - _value(
+                data, one, "miou", condition, level, reading
+            )
+            text, verdict = _describe(diff, " mIoU")
+            verdict = verdict.replace("does not hold", "no").replace("holds", "yes")
+            lines.append(
+                f"| (extra) {star} (converged layer) beats {one} (one iteration) in mIoU at "
+                f"{column_label(condition, level)} | {train} | {text} | {verdict} |"
+            )
+    return lines
 
 
 def claims_report(metrics: pd.DataFrame) -> str:

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from tvseg.layers._functional import div, grad, project_unit_disk
-from tvseg.layers._native import native_supports, tv_softmax_native, tv_softmax_native_backward
+from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_backward
 
 
 def _grad_into(u: Tensor, out: Tensor) -> Tensor:
@@ -83,18 +83,8 @@ def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bo
     return probs, duals
 
 
-def _all_finite(x: Tensor) -> bool:
-    # One pass and no temporaries; an overflowing sum only sends finite input to the torch path.
-    return bool(torch.isfinite(x.sum()))
-
-
-def _use_native(logits: Tensor) -> bool:
-    # The kernel is built with -ffast-math, which assumes finite values; others take the torch path.
-    return native_supports(logits) and _all_finite(logits)
-
-
 def _forward_values(logits: Tensor, lam: float, step: float, iters: int) -> Tensor:
-    if _use_native(logits):
+    if native_usable(logits):
         return tv_softmax_native(logits, lam, step, iters)
     return _iterate(logits, lam, step, iters)[0]
 
@@ -102,7 +92,7 @@ def _forward_values(logits: Tensor, lam: float, step: float, iters: int) -> Tens
 class _TVSoftmaxFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: Tensor, lam: Tensor, step: Tensor, iters: int) -> Tensor:
-        ctx.native = _use_native(logits)
+        ctx.native = native_usable(logits)
         with torch.no_grad():
             if ctx.native:
                 probs = tv_softmax_native(logits, float(lam), float(step), iters)
@@ -116,7 +106,7 @@ class _TVSoftmaxFunction(torch.autograd.Function):
     def backward(ctx, grad_probs: Tensor):
         logits, lam_t, step_t = ctx.saved_tensors
         lam, step, iters = float(lam_t), float(step_t), ctx.iters
-        if ctx.native and _all_finite(grad_probs):
+        if ctx.native and all_finite(grad_probs):
             _, duals = tv_softmax_native(logits, lam, step, iters, keep_duals=True)
             grad_logits, grad_lam, grad_step = tv_softmax_native_backward(logits, duals, grad_probs, lam, step, iters)
             return (

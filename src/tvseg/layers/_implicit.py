@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad
+from tvseg.layers._native import native_usable, tv_adjoint_apply_native
 from tvseg.layers._solver import solve
 
 _BITS = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8)
@@ -48,7 +49,7 @@ def _softmax_jvp(probs: Tensor, x: Tensor) -> Tensor:
 
 
 def _per_item_dot(a: Tensor, b: Tensor) -> Tensor:
-    return (a * b).flatten(1).sum(dim=1)
+    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
 
 
 def _conjugate_gradients(operator, rhs: Tensor, tol: float, max_iters: int) -> tuple[Tensor, int]:
@@ -65,11 +66,11 @@ def _conjugate_gradients(operator, rhs: Tensor, tol: float, max_iters: int) -> t
         curvature = _per_item_dot(direction, applied)
         # Items already solved (or without curvature along the direction) stop moving.
         alpha = torch.where((rs > target) & (curvature > 0), rs / curvature.clamp_min(1e-300), torch.zeros_like(rs))
-        x.add_(alpha.view(shape) * direction)
-        residual.sub_(alpha.view(shape) * applied)
+        x.addcmul_(direction, alpha.view(shape))
+        residual.addcmul_(applied, -alpha.view(shape))
         rs_new = _per_item_dot(residual, residual)
         beta = torch.where(rs > 0, rs_new / rs.clamp_min(1e-300), torch.zeros_like(rs))
-        direction = residual + beta.view(shape) * direction
+        direction.mul_(beta.view(shape)).add_(residual)
         rs = rs_new
         iterations += 1
     return x, iterations
@@ -86,9 +87,17 @@ def _adjoint_operators(probs: Tensor, active: Tensor, lam: float, s: float):
         # J_P^(1/2): identity on inactive edges, (tangential projection) / sqrt(1 + s|g|) on active ones.
         return (x - unit * (unit * x).sum(dim=-3, keepdim=True)) * scale
 
-    def Q(y: Tensor) -> Tensor:
-        ky = K(y)
-        return y - K(ky + (s * lam) * grad(_softmax_jvp(probs, div(ky))))
+    if native_usable(probs):
+        probs_c, unit_c, scale_c = probs.contiguous(), unit.contiguous(), scale.squeeze(-3).contiguous()
+
+        def Q(y: Tensor) -> Tensor:
+            return tv_adjoint_apply_native(probs_c, unit_c, scale_c, y.contiguous(), s * lam)
+
+    else:
+
+        def Q(y: Tensor) -> Tensor:
+            ky = K(y)
+            return y - K(ky + (s * lam) * grad(_softmax_jvp(probs, div(ky))))
 
     return K, Q
 

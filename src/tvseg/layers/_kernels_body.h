@@ -301,3 +301,104 @@ int NAME(tv_softmax_backward)(const REAL *o, const REAL *xi_store, const REAL *g
     *grad_step = step_total;
     return failed;
 }
+
+/* The operator of the implicit backward's adjoint system (_implicit.py):
+ *   out = y - K(K y + sl * grad(J_S div(K y))),  K x = (x - u (u . x)) * scale per 2-vector,
+ * J_S the softmax Jacobian at A. u (B, C, 2, H, W) is the unit direction on active edges and 0
+ * elsewhere, scale (B, C, H, W) is 1 / sqrt(1 + s |grad A|) on active edges and 1 elsewhere.
+ * ky (B, C, 2, H, W) and jbuf (B, C, H, W) are scratch. Three passes, each parallel over rows. */
+int NAME(tv_adjoint_apply)(const REAL *A, const REAL *u, const REAL *scale, const REAL *y,
+                           REAL *ky, REAL *jbuf, REAL *out, long B, long C, long H, long W,
+                           REAL sl, int threads) {
+    const long hw = H * W;
+    int failed = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
+    for (long bc = 0; bc < B * C; ++bc) {
+        for (long i = 0; i < H; ++i) {
+            const long o0 = (2 * bc) * hw + i * W, o1 = o0 + hw, s0 = bc * hw + i * W;
+            for (long j = 0; j < W; ++j) {
+                const REAL t = u[o0 + j] * y[o0 + j] + u[o1 + j] * y[o1 + j];
+                ky[o0 + j] = (y[o0 + j] - u[o0 + j] * t) * scale[s0 + j];
+                ky[o1 + j] = (y[o1 + j] - u[o1 + j] * t) * scale[s0 + j];
+            }
+        }
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        REAL *d = (REAL *)malloc(sizeof(REAL) * (size_t)(C * W + W));
+        if (!d) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static) collapse(2)
+        for (long b = 0; b < B; ++b) {
+            for (long i = 0; i < H; ++i) {
+                if (!d) continue;
+                NAME(div_row)(ky + b * C * 2 * hw, d, C, H, W, i);
+                REAL *weighted = d + C * W;
+                const REAL *a = A + b * C * hw + i * W;
+                for (long j = 0; j < W; ++j) weighted[j] = 0;
+                for (long c = 0; c < C; ++c)
+                    for (long j = 0; j < W; ++j) weighted[j] += a[c * hw + j] * d[c * W + j];
+                REAL *jr = jbuf + b * C * hw + i * W;
+                for (long c = 0; c < C; ++c)
+                    for (long j = 0; j < W; ++j)
+                        jr[c * hw + j] = a[c * hw + j] * (d[c * W + j] - weighted[j]);
+            }
+        }
+        free(d);
+    }
+    if (failed) return 1;
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
+    for (long bc = 0; bc < B * C; ++bc) {
+        for (long i = 0; i < H; ++i) {
+            const long o0 = (2 * bc) * hw + i * W, o1 = o0 + hw, s0 = bc * hw + i * W;
+            const REAL *jr = jbuf + s0;
+            const REAL *jd = i < H - 1 ? jr + W : jr; /* last row: zero row difference */
+            for (long j = 0; j < W; ++j) {
+                const REAL g0 = jd[j] - jr[j];
+                const REAL g1 = j < W - 1 ? jr[j + 1] - jr[j] : 0;
+                const REAL m0 = ky[o0 + j] + sl * g0, m1 = ky[o1 + j] + sl * g1;
+                const REAL t = u[o0 + j] * m0 + u[o1 + j] * m1;
+                out[o0 + j] = y[o0 + j] - (m0 - u[o0 + j] * t) * scale[s0 + j];
+                out[o1 + j] = y[o1 + j] - (m1 - u[o1 + j] * t) * scale[s0 + j];
+            }
+        }
+    }
+    return 0;
+}
+
+/* One projected dual step from `point`: eta_new = P(point - step * grad(softmax_C(o - lam div point))),
+ * the step of the solver's plain and FISTA iterations (_solver.py). Returns 0, or 1 if out of memory. */
+int NAME(tv_dual_step)(const REAL *o, const REAL *point, REAL *eta_new, long B, long C, long H,
+                       long W, REAL lam, REAL step, int threads) {
+    const long hw = H * W, chunks = ROW_CHUNKS(threads);
+    int failed = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
+    for (long b = 0; b < B; ++b) {
+        for (long k = 0; k < chunks; ++k) {
+            const long r0 = H * k / chunks, r1 = H * (k + 1) / chunks;
+            if (r0 >= r1) continue;
+            const REAL *ob = o + b * C * hw, *pb = point + b * 2 * C * hw;
+            REAL *ring = (REAL *)malloc(sizeof(REAL) * (3 * C * W + 2 * W));
+            if (!ring) {
+                failed = 1;
+                continue;
+            }
+            REAL *here = ring, *down = ring + C * W, *div_scratch = ring + 2 * C * W;
+            REAL *scratch = ring + 3 * C * W, *en = eta_new + b * 2 * C * hw;
+            NAME(primal_row)(ob, pb, here, W, C, H, W, r0, lam, div_scratch, scratch);
+            for (long i = r0; i < r1; ++i) {
+                const int has_down = i < H - 1;
+                if (has_down)
+                    NAME(primal_row)(ob, pb, down, W, C, H, W, i + 1, lam, div_scratch, scratch);
+                NAME(dual_row)(pb, en, NULL, here, has_down ? down : here, C, H, W, i, step);
+                REAL *tmp = here;
+                here = down;
+                down = tmp;
+            }
+            free(ring);
+        }
+    }
+    return failed;
+}

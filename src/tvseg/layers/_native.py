@@ -95,6 +95,12 @@ def _library():
         backward.argtypes = (
             [pointer] * 7 + [ctypes.POINTER(ctypes.c_double)] * 2 + [size] * 4 + [real, real, size, ctypes.c_int]
         )
+        adjoint = getattr(library, f"tv_adjoint_apply_{suffix}")
+        adjoint.restype = ctypes.c_int
+        adjoint.argtypes = [pointer] * 7 + [size] * 4 + [real, ctypes.c_int]
+        dual_step = getattr(library, f"tv_dual_step_{suffix}")
+        dual_step.restype = ctypes.c_int
+        dual_step.argtypes = [pointer] * 3 + [size] * 4 + [real, real, ctypes.c_int]
     return library
 
 
@@ -104,6 +110,16 @@ def native_available() -> bool:
 
 def native_supports(logits: Tensor) -> bool:
     return logits.device.type == "cpu" and logits.dtype in _TYPES and native_available()
+
+
+def all_finite(x: Tensor) -> bool:
+    # One pass and no temporaries; an overflowing sum only sends finite input to the torch path.
+    return bool(torch.isfinite(x.sum()))
+
+
+def native_usable(x: Tensor) -> bool:
+    """The kernels are built with -ffast-math, which assumes finite values; others take the torch path."""
+    return native_supports(x) and all_finite(x)
 
 
 _scratch = threading.local()
@@ -173,3 +189,33 @@ def tv_softmax_native_backward(logits: Tensor, xi_store, grad_probs: Tensor, lam
     )  # fmt: skip
     _check(status)
     return grad_logits, grad_lam.value, grad_step.value
+
+
+def tv_adjoint_apply_native(probs: Tensor, unit: Tensor, scale: Tensor, y: Tensor, sl: float) -> Tensor:
+    """``y - K(K y + sl * grad(J_S div(K y)))``, the implicit backward's operator (``_implicit.py``).
+
+    All arguments contiguous, on the CPU, of one dtype; ``scale`` has the shape of ``probs``.
+    """
+    suffix, _ = _TYPES[probs.dtype]
+    b, c, h, w = probs.shape
+    ky = _scratch_buffer("adjoint_ky", tuple(y.shape), y)
+    jbuf = _scratch_buffer("adjoint_j", tuple(probs.shape), probs)
+    out = torch.empty_like(y)
+    status = getattr(_library(), f"tv_adjoint_apply_{suffix}")(
+        probs.data_ptr(), unit.data_ptr(), scale.data_ptr(), y.data_ptr(), ky.data_ptr(), jbuf.data_ptr(),
+        out.data_ptr(), b, c, h, w, sl, torch.get_num_threads(),
+    )  # fmt: skip
+    _check(status)
+    return out
+
+
+def tv_dual_step_native(logits: Tensor, point: Tensor, lam: float, step: float) -> Tensor:
+    """``P(point - step * grad(softmax(logits - lam * div(point))))``, one step of the solver."""
+    suffix, _ = _TYPES[logits.dtype]
+    b, c, h, w = logits.shape
+    out = torch.empty_like(point)
+    status = getattr(_library(), f"tv_dual_step_{suffix}")(
+        logits.data_ptr(), point.data_ptr(), out.data_ptr(), b, c, h, w, lam, step, torch.get_num_threads()
+    )
+    _check(status)
+    return out

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, project_unit_disk, tv_energy
+from tvseg.layers._native import native_usable, tv_dual_step_native
 
 FISTA_STEP_LAM = 0.25  # 1 / L with L = 4 lam^2
 METHODS = ("fista", "plain")
@@ -95,6 +96,17 @@ def solve(
     lam = float(lam)
     step = (FISTA_STEP_LAM if method == "fista" else SOFTMAX_STEP_LAM_BOUND) / lam
     per_item = (-1,) + (1,) * 4
+    if native_usable(logits):
+        logits = logits.detach().contiguous()
+
+        def dual_step(point: Tensor) -> Tensor:
+            return tv_dual_step_native(logits, point.contiguous(), lam, step)
+
+    else:
+
+        def dual_step(point: Tensor) -> Tensor:
+            return project_unit_disk(point - step * grad(torch.softmax(logits - lam * div(point), dim=1)))
+
     with torch.no_grad():
         eta = torch.zeros_like(grad(logits)) if eta0 is None else eta0.clone()
         point = eta  # where the gradient is taken: eta itself (plain) or FISTA's extrapolation
@@ -106,14 +118,14 @@ def solve(
                 relative = _gap(logits, probs, eta, lam)
                 if bool((relative <= tol).all()) or iterations >= max_iters:
                     break
-            probs_point = torch.softmax(logits - lam * div(point), dim=1)
-            previous, eta = eta, project_unit_disk(point - step * grad(probs_point))
+            previous, eta = eta, dual_step(point)
             if method == "fista":
                 # Gradient restart per item (O'Donoghue & Candes): drop momentum when it points uphill.
-                uphill = ((point - eta) * (eta - previous)).sum(dim=(1, 2, 3, 4)).view(per_item) > 0
+                moved = eta - previous
+                uphill = torch.linalg.vecdot((point - eta).flatten(1), moved.flatten(1)).view(per_item) > 0
                 t = torch.where(uphill, torch.ones_like(t), t)
                 t_next = (1.0 + torch.sqrt(1.0 + 4.0 * t * t)) / 2.0
-                point = eta + ((t - 1.0) / t_next) * (eta - previous)
+                point = moved.mul_((t - 1.0) / t_next).add_(eta)
                 t = t_next
             else:
                 point = eta
