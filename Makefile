@@ -7,7 +7,7 @@ CORES ?= all
 PROFILE ?= profiles/cpu
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env env-slurm test test-e2e test-all reproduce pull benchmark lint
+.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint
 
 env: $(VENV)/.installed
 
@@ -34,9 +34,14 @@ reproduce: env              ## the main job: the CPU-scale reproduction (PROFILE
 	$(BIN)/snakemake --profile $(PROFILE)
 	$(BIN)/snakemake --profile $(PROFILE) --report $$($(BIN)/python -c "from tvseg.config import load_config; import sys; print(load_config('config.yaml', '$(PROFILE)/tvseg.yaml')['results_dir'])")/report.html
 
+lambda-study: env           ## lambda's scale on a WBC validation split carved from the training set (~30 min)
+	$(BIN)/python -m tvseg.cli lambda-study --config config.yaml --config $(PROFILE)/tvseg.yaml \
+		--dataset wbc --lams 0.5 2 8 --seeds 0 1 --validation-count 12 --quiet
+
 benchmark: env
 	$(BIN)/python benchmarks/bench_tv_softmax.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_converged.py
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks scripts

@@ -167,6 +167,18 @@ def cmd_evaluate(args) -> None:
     print(f"evaluated {run} (seed {args.seed}): {out}")
 
 
+def cmd_lambda_study(args) -> None:
+    from tvseg.tuning import lambda_study
+
+    config = load_config(*(args.config or []))
+    out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
+    lambda_study(
+        config, args.dataset, args.lams, args.post_tv_lams, args.seeds or list(config["seeds"]),
+        args.validation_count, args.levels, out, device=args.device or config["device"],
+    )  # fmt: skip
+    print((out / "summary.md").read_text())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -240,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--png", required=True)
     figure.add_argument("--pdf", required=True)
     figure.set_defaults(func=cmd_figure)
+
+    study = commands.add_parser(
+        "lambda-study", help="train at several initial lambdas and score on a validation split (not the test set)"
+    )
+    study.add_argument("--dataset", default="wbc", choices=datasets)
+    study.add_argument("--lams", type=float, nargs="+", default=[0.5, 2.0, 8.0], help="initial lambdas")
+    study.add_argument("--post-tv-lams", type=float, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0])
+    study.add_argument("--seeds", type=int, nargs="+", help="default: the configured seeds")
+    study.add_argument("--validation-count", type=int, default=12, help="training images held out")
+    study.add_argument("--levels", type=float, nargs="+", default=[0.05, 0.09], help="gaussian sigmas")
+    study.add_argument("--out", help="default: <results_dir>/lambda_study/<dataset>")
+    study.add_argument("--device", help="override the configured device")
+    _add_config(study)
+    study.set_defaults(func=cmd_lambda_study)
 
     panels = commands.add_parser("panels", help="qualitative panels from saved label maps")
     panels.add_argument("panel_dirs", nargs="+")

@@ -84,20 +84,31 @@ def evaluate_run(
     qualitative_conditions: tuple[str, ...] | None = None,
     device: str = "auto",
     progress: bool = True,
+    split: str = "test",
+    image_ids: list[str] | None = None,
+    extra_post_tv: dict[str, dict] | None = None,
 ) -> Path:
+    """Evaluate one trained run under every condition into a tidy CSV.
+
+    ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates
+    on training images held out from training); ``extra_post_tv`` adds post-TV heads
+    (name suffix -> settings) for plain runs.
+    """
     model, settings = load_trained(model_path, device)
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
-    test = PreparedSplit(Path(data_dir), "test")
+    test = PreparedSplit(Path(data_dir), split)
+    wanted_ids = set(image_ids) if image_ids is not None else None
     manifest = test.manifest
     num_classes = len(manifest["classes"])
     paper_name = run_id.paper_name if run_id else settings.architecture
     heads = {paper_name: model.head}
     if settings.head == "softmax":
-        post = post_tv or {"lam": 1.0, "step": 0.25, "iters": 100}
-        heads[f"{paper_name}+postTV"] = TVSoftmax(
-            lam=post["lam"], step=post["step"], eval_iters=post["iters"], learn_lam=False
-        ).to(torch_device).eval()  # fmt: skip
+        posts = {"": post_tv or {"lam": 1.0, "step": 0.25, "iters": 100}, **(extra_post_tv or {})}
+        for suffix, post in posts.items():
+            heads[f"{paper_name}+postTV{suffix}"] = TVSoftmax(
+                lam=post["lam"], step=post["step"], eval_iters=post["iters"], learn_lam=False
+            ).to(torch_device).eval()  # fmt: skip
     rows = []
     base = {
         "run": str(run_id) if run_id else Path(model_path).parent.name,
@@ -107,14 +118,18 @@ def evaluate_run(
         "head": settings.head,
         "train_data": "noisy" if settings.split == "train_noisy" else "clean",
     }
+    indices = [i for i, image_id in enumerate(test.ids) if wanted_ids is None or image_id in wanted_ids]
+    if wanted_ids is not None and len(indices) != len(wanted_ids):
+        raise ValueError(f"{len(wanted_ids) - len(indices)} of the requested images are not in {data_dir}/{split}")
     bar = tqdm(
-        total=len(conditions) * len(test), desc=f"evaluate {base['run']}", disable=not progress, dynamic_ncols=True
+        total=len(conditions) * len(indices), desc=f"evaluate {base['run']}", disable=not progress, dynamic_ncols=True
     )
     with torch.no_grad():
         for condition in conditions:
             confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
             roughness = {name: [] for name in heads}
-            for i, image_id in enumerate(test.ids):
+            for i in indices:
+                image_id = test.ids[i]
                 noisy = add_noise(to_unit(test.image(i)), image_id, condition.kind, condition.level, noise_seed,
                                   condition.reading if condition.reading != "none" else "std")  # fmt: skip
                 logits = model.logits(to_input(noisy[None]).to(torch_device))

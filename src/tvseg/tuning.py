@@ -1,0 +1,126 @@
+"""Lambda's scale, studied on a validation split carved from the training set (never the test set).
+
+For one dataset: the plain net and the regularized net at several initial lambdas (step*lambda
+held at the configured value, so every start is equally convergent) are trained with
+``validation_count`` training images held out, then scored on those held-out images, clean and
+under gaussian noise; the plain net is also scored with post-TV at several lambdas. The output
+says which lambda (initial, and post-TV) a run of the full experiment should use, and how much
+the regularized net's robustness depends on it.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+
+from tvseg.config import RunId, prepared_dir
+from tvseg.evaluate import Condition, evaluate_run
+from tvseg.experiment import train_settings
+from tvseg.train import PreparedSplit, train, validation_ids
+
+
+def _study_config(config: dict, dataset: str, lam: float, validation_count: int) -> dict:
+    study = copy.deepcopy(config)
+    study["datasets"][dataset]["validation_count"] = validation_count
+    step_lam = config["tv"]["lam"] * config["tv"]["step"]
+    study["tv"]["lam"] = lam
+    study["tv"]["step"] = step_lam / lam
+    return study
+
+
+def lambda_study(
+    config: dict,
+    dataset: str,
+    lams: list[float],
+    post_tv_lams: list[float],
+    seeds: list[int],
+    validation_count: int,
+    levels: list[float],
+    out_dir: Path,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Train and score on the validation split; returns (and writes) the tidy scores."""
+    if validation_count < 1:
+        raise ValueError("the study needs validation_count >= 1 held-out training images")
+    out_dir = Path(out_dir)
+    settings = config["datasets"][dataset]
+    plain = settings["architecture"]
+    reading = "variance" if "variance" in config["evaluation"]["gaussian_readings"] else "std"
+    conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in levels]
+    post = config["post_tv"]
+    extra_post = {f"(lam={lam:g})": {**post, "lam": lam, "step": min(post["step"], 0.5 / lam)} for lam in post_tv_lams}
+    frames = []
+    jobs = [(RunId(plain, dataset, "clean"), None)] + [(RunId(f"r{plain}", dataset, "clean"), lam) for lam in lams]
+    for run, lam in jobs:
+        study = _study_config(config, dataset, lam if lam is not None else config["tv"]["lam"], validation_count)
+        for seed in seeds:
+            name = f"{run}_lam{lam:g}" if lam is not None else str(run)
+            folder = out_dir / "runs" / name / f"seed{seed}"
+            run_settings = train_settings(study, run, seed)
+            model = train(run_settings, folder, device=device)
+            held_out = validation_ids(
+                PreparedSplit(prepared_dir(study, dataset), "train").ids,
+                run_settings.validation_count,
+                run_settings.validation_seed,
+            )
+            csv = evaluate_run(
+                model, prepared_dir(study, dataset), folder / "validation.csv", conditions,
+                noise_seed=config["evaluation"]["seed"], post_tv=post, run=str(run), seed=seed, device=device,
+                split=run_settings.split, image_ids=held_out,
+                extra_post_tv=extra_post if lam is None else None,
+            )  # fmt: skip
+            frame = pd.read_csv(csv)
+            frame["initial_lam"] = lam if lam is not None else float("nan")
+            frame["final_lam"] = _final_lam(folder / "log.csv") if lam is not None else float("nan")
+            frames.append(frame)
+    scores = pd.concat(frames, ignore_index=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(out_dir / "scores.csv", index=False, float_format="%.6g")
+    (out_dir / "summary.md").write_text(summary_markdown(scores, dataset, levels, reading, validation_count))
+    return scores
+
+
+def _final_lam(log_csv: Path) -> float:
+    log = pd.read_csv(log_csv)
+    return float(log["lam"].iloc[-1])
+
+
+def _label(row) -> str:
+    if row["head"] == "tv":
+        return f"regularized, initial lambda {row['initial_lam']:g}"
+    if "+postTV" in row["method"]:
+        suffix = row["method"].split("+postTV", 1)[1]
+        return f"plain + post-TV {suffix or '(configured lambda)'}"
+    return "plain"
+
+
+def summary_markdown(scores: pd.DataFrame, dataset: str, levels: list[float], reading: str, count: int) -> str:
+    miou = scores[scores["metric"] == "miou"].copy()
+    miou["variant"] = miou.apply(_label, axis=1)
+    miou["column"] = miou.apply(lambda r: "clean" if r["condition"] == "clean" else f"gaussian {r['level']:g}", axis=1)
+    table = miou.pivot_table(index="variant", columns="column", values="value", aggfunc="mean")
+    worst = f"gaussian {max(levels):g}"
+    table["loss to " + worst] = table["clean"] - table[worst]
+    lams = scores[scores["head"] == "tv"].groupby("initial_lam")["final_lam"].mean()
+    seeds = sorted(scores["seed"].unique())
+    lines = [
+        f"# Lambda study on {dataset}: validation split ({count} training images held out), "
+        f"sigma read as a {reading}, seeds {[int(s) for s in seeds]}",
+        "",
+        "mIoU (%) on the held-out images, mean over seeds. Generated by `tvseg lambda-study`.",
+        "",
+        table.round(2).to_markdown(),
+        "",
+        "Learned lambda at the end of training: "
+        + ", ".join(f"initial {lam:g} -> {value:.3g}" for lam, value in lams.items()),
+        "",
+    ]
+    regularized = table[table.index.str.startswith("regularized")]
+    post = table[table.index.str.startswith("plain + post-TV (lam")]
+    if len(regularized):
+        lines.append(f"Best initial lambda at {worst} on validation: {regularized[worst].idxmax()}.")
+    if len(post):
+        lines.append(f"Best post-TV lambda at {worst} on validation: {post[worst].idxmax()}.")
+    return "\n".join(lines) + "\n"
