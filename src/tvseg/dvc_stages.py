@@ -65,7 +65,7 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
     data_keys = ["noise"] + [
         f"datasets.{d}.{k}" for d in datasets for k in ("size", "limit", "noisy_train", "split", "train_count")
     ]
-    train_keys = ["tv", "training", "seeds"] + [
+    train_keys = ["tv", "converged", "training", "seeds"] + [
         f"datasets.{d}.{k}"
         for d in datasets
         for k in (
