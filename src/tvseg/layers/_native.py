@@ -209,11 +209,13 @@ def tv_adjoint_apply_native(probs: Tensor, unit: Tensor, scale: Tensor, y: Tenso
     return out
 
 
-def tv_dual_step_native(logits: Tensor, point: Tensor, lam: float, step: float) -> Tensor:
-    """``P(point - step * grad(softmax(logits - lam * div(point))))``, one step of the solver."""
+def tv_dual_step_native(logits: Tensor, point: Tensor, lam: float, step: float, out: Tensor | None = None) -> Tensor:
+    """``P(point - step * grad(softmax(logits - lam * div(point))))``, one step of the solver,
+    into ``out`` (contiguous, not ``point``) when given."""
     suffix, _ = _TYPES[logits.dtype]
     b, c, h, w = logits.shape
-    out = torch.empty_like(point)
+    if out is None or out.data_ptr() == point.data_ptr() or not out.is_contiguous():
+        out = torch.empty_like(point)
     status = getattr(_library(), f"tv_dual_step_{suffix}")(
         logits.data_ptr(), point.data_ptr(), out.data_ptr(), b, c, h, w, lam, step, torch.get_num_threads()
     )

@@ -99,16 +99,23 @@ def solve(
     if native_usable(logits):
         logits = logits.detach().contiguous()
 
-        def dual_step(point: Tensor) -> Tensor:
-            return tv_dual_step_native(logits, point.contiguous(), lam, step)
+        def dual_step(point: Tensor, out: Tensor) -> Tensor:
+            return tv_dual_step_native(logits, point.contiguous(), lam, step, out=out)
 
     else:
 
-        def dual_step(point: Tensor) -> Tensor:
+        def dual_step(point: Tensor, out: Tensor) -> Tensor:
             return project_unit_disk(point - step * grad(torch.softmax(logits - lam * div(point), dim=1)))
 
     with torch.no_grad():
         eta = torch.zeros_like(grad(logits)) if eta0 is None else eta0.clone()
+        # Dual-sized buffers are recycled: fresh tensors of this size are page-faulted in on every
+        # allocation, which costs more than the arithmetic.
+        spare: list[Tensor] = []
+
+        def take() -> Tensor:
+            return spare.pop() if spare else torch.empty_like(eta)
+
         point = eta  # where the gradient is taken: eta itself (plain) or FISTA's extrapolation
         t = logits.new_ones((logits.shape[0], 1, 1, 1, 1))
         iterations = 0
@@ -118,16 +125,22 @@ def solve(
                 relative = _gap(logits, probs, eta, lam)
                 if bool((relative <= tol).all()) or iterations >= max_iters:
                     break
-            previous, eta = eta, dual_step(point)
+            previous, eta = eta, dual_step(point, take())
             if method == "fista":
                 # Gradient restart per item (O'Donoghue & Candes): drop momentum when it points uphill.
-                moved = eta - previous
-                uphill = torch.linalg.vecdot((point - eta).flatten(1), moved.flatten(1)).view(per_item) > 0
+                uphill_from = torch.sub(point, eta, out=take())
+                moved = torch.sub(eta, previous, out=take())
+                uphill = torch.linalg.vecdot(uphill_from.flatten(1), moved.flatten(1)).view(per_item) > 0
                 t = torch.where(uphill, torch.ones_like(t), t)
                 t_next = (1.0 + torch.sqrt(1.0 + 4.0 * t * t)) / 2.0
+                spare.append(uphill_from)
+                if point is not previous:
+                    spare.append(point)
+                spare.append(previous)
                 point = moved.mul_((t - 1.0) / t_next).add_(eta)
                 t = t_next
             else:
+                spare.append(previous)
                 point = eta
             iterations += 1
     return Solution(probs, eta, iterations, relative, bool((relative <= tol).all()))
