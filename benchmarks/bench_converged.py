@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    parser.add_argument("--plain-cap", type=int, default=5000, help="most plain iterations in (a)")
+    parser.add_argument("--plain-cap", type=int, default=60_000, help="most plain iterations in (a)")
     args = parser.parse_args()
     device = torch.device(args.device)
     config = load_config(REPO / "config.yaml", REPO / "profiles" / "cpu" / "tvseg.yaml")
