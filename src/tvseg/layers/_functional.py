@@ -67,6 +67,11 @@ def convergent_step(step: float | Tensor, lam: Tensor, bound: float = SOFTMAX_ST
     return torch.minimum(torch.as_tensor(step, dtype=lam.dtype, device=lam.device), bound / lam)
 
 
+def softmax_jacobian_product(probs: Tensor, x: Tensor) -> Tensor:
+    """``J x`` for the softmax over dim 1 at ``probs``; ``J`` is symmetric, so this is also ``J^T x``."""
+    return probs * (x - (probs * x).sum(dim=1, keepdim=True))
+
+
 def check_activation_input(x: Tensor, name: str = "logits") -> None:
     """Raise a ValueError that says what is wrong with an activation's input."""
     if not isinstance(x, Tensor):

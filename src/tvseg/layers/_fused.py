@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import div, grad, project_unit_disk
+from tvseg.layers._functional import div, grad, project_unit_disk, softmax_jacobian_product
 from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_backward
 
 
@@ -49,10 +49,6 @@ def _projection_adjoint(xi: Tensor, g: Tensor) -> Tensor:
     outside = (squared_norm > 1.0).to(xi.dtype)
     radial = (xi * g).sum(dim=-3, keepdim=True) * r.pow(3) * outside
     return g * r - xi * radial
-
-
-def _softmax_adjoint(probs: Tensor, g: Tensor) -> Tensor:
-    return probs * (g - (probs * g).sum(dim=1, keepdim=True))
 
 
 class _Workspace:
@@ -136,7 +132,7 @@ def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
             if grad_dual_next is not None:
                 grad_probs_k = step * div(grad_dual_next)
                 grad_step -= (grad_dual_next * grad(probs_k)).sum()
-            grad_shifted = _softmax_adjoint(probs_k, grad_probs_k)
+            grad_shifted = softmax_jacobian_product(probs_k, grad_probs_k)
             grad_logits += grad_shifted
             grad_lam -= (grad_shifted * div_eta).sum()
             grad_eta = lam * grad(grad_shifted)
@@ -147,7 +143,7 @@ def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
         probs_0 = torch.softmax(logits, dim=1)
         grad_probs_0 = step * div(grad_dual_next)
         grad_step -= (grad_dual_next * grad(probs_0)).sum()
-        grad_logits += _softmax_adjoint(probs_0, grad_probs_0)
+        grad_logits += softmax_jacobian_product(probs_0, grad_probs_0)
     return (
         grad_logits,
         grad_lam.to(lam_t.dtype).reshape(lam_t.shape) if ctx.needs_input_grad[1] else None,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad
+from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, softmax_jacobian_product
 from tvseg.layers._native import native_usable, tv_adjoint_apply_native
 from tvseg.layers._solver import solve
 
@@ -42,10 +42,6 @@ def pack_bits(mask: Tensor) -> Tensor:
 def unpack_bits(packed: Tensor, shape: torch.Size) -> Tensor:
     bits = (packed.unsqueeze(1) & _BITS.to(packed.device)) != 0
     return bits.reshape(-1)[: shape.numel()].reshape(shape)
-
-
-def _softmax_jvp(probs: Tensor, x: Tensor) -> Tensor:
-    return probs * (x - (probs * x).sum(dim=1, keepdim=True))
 
 
 def _per_item_dot(a: Tensor, b: Tensor) -> Tensor:
@@ -97,7 +93,7 @@ def _adjoint_operators(probs: Tensor, active: Tensor, lam: float, s: float):
 
         def Q(y: Tensor) -> Tensor:
             ky = K(y)
-            return y - K(ky + (s * lam) * grad(_softmax_jvp(probs, div(ky))))
+            return y - K(ky + (s * lam) * grad(softmax_jacobian_product(probs, div(ky))))
 
     return K, Q
 
@@ -116,7 +112,6 @@ class ConvergedTVSoftmax(torch.autograd.Function):
         ctx.shape = active.shape
         ctx.backward_tol = backward_tol
         ctx.backward_iters = backward_iters
-        ctx.stats = {"iterations": solution.iterations, "relative_gap": solution.relative_gap}
         ctx.save_for_backward(probs, pack_bits(active), div_eta, lam_t)
         return probs
 
@@ -127,9 +122,9 @@ class ConvergedTVSoftmax(torch.autograd.Function):
         s = SOFTMAX_STEP_LAM_BOUND / lam
         with torch.no_grad():
             K, Q = _adjoint_operators(probs, unpack_bits(packed, ctx.shape), lam, s)
-            direct = _softmax_jvp(probs, grad_probs)
+            direct = softmax_jacobian_product(probs, grad_probs)
             y, _ = _conjugate_gradients(Q, K(lam * grad(direct)), ctx.backward_tol, ctx.backward_iters)
-            grad_logits = direct + s * _softmax_jvp(probs, div(K(y)))
+            grad_logits = direct + s * softmax_jacobian_product(probs, div(K(y)))
             grad_lam = None
             if ctx.needs_input_grad[1]:
                 # d(loss)/d(lam) = -<div eta, d(loss)/d(logits)>; see the module docstring.
@@ -143,7 +138,7 @@ def tv_softmax_converged(
     tol: float,
     max_iters: int,
     method: str,
-    backward_tol: float = 1e-6,
+    backward_tol: float,
     backward_iters: int | None = None,
 ) -> Tensor:
     lam_t = torch.as_tensor(lam, dtype=logits.dtype, device=logits.device)
