@@ -24,13 +24,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tv_softmax import interleaved_medians, saved_bytes  # noqa: E402
+from bench_tv_softmax import interleaved_medians  # noqa: E402
 
 from tvseg.config import load_config  # noqa: E402
 from tvseg.layers import tv_softmax  # noqa: E402
 from tvseg.layers._solver import solve  # noqa: E402
 from tvseg.losses import nll_on_probabilities  # noqa: E402
 from tvseg.models import TVSettings, build_model, parameter_groups  # noqa: E402
+from tvseg.profiling import saved_tensor_bytes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "results" / "cpu" / "runs" / "unet_wbc_clean" / "seed0" / "model.pt"
@@ -128,10 +129,12 @@ def bench_memory(config: dict, checkpoint: Path, device: torch.device) -> None:
     logits = (6.0 * torch.randn(8, 3, 96, 96, generator=g)).to(device).requires_grad_()
     lam = torch.tensor(2.0, device=device, requires_grad=True)
     output_bytes = logits.numel() * logits.element_size()
-    one = saved_bytes(lambda: tv_softmax(logits, lam, 0.2, 1))
+    one = saved_tensor_bytes(lambda: tv_softmax(logits, lam, 0.2, 1))
     rows = {
-        "converged, lambda learned": saved_bytes(lambda: tv_softmax(logits, lam, tol=1e-4, method="fista")),
-        "converged, lambda fixed": saved_bytes(lambda: tv_softmax(logits, lam.detach(), tol=1e-4, method="fista")),
+        "converged, lambda learned": saved_tensor_bytes(lambda: tv_softmax(logits, lam, tol=1e-4, method="fista")),
+        "converged, lambda fixed": saved_tensor_bytes(
+            lambda: tv_softmax(logits, lam.detach(), tol=1e-4, method="fista")
+        ),
     }
     print("(c) bytes saved for backward, 8x3x96x96 float32 (the layer's output is 1.00 unit)")
     print(f"    one iteration (fused): {one / output_bytes:.2f} units (the logits)")
@@ -143,7 +146,9 @@ def bench_memory(config: dict, checkpoint: Path, device: torch.device) -> None:
         )
     images, labels, _ = _wbc_batch(config, device)
     models, _, _ = _models(config, checkpoint, device)
-    whole = {name: saved_bytes(lambda m=m: nll_on_probabilities(m(images), labels)) for name, m in models.items()}
+    whole = {
+        name: saved_tensor_bytes(lambda m=m: nll_on_probabilities(m(images), labels)) for name, m in models.items()
+    }
     print("    whole training step (all tensors saved for backward):")
     for name, nbytes in whole.items():
         print(f"      {name:<20} {nbytes / 2**20:7.1f} MiB  {nbytes / whole['RUnet (1 iteration)']:.3f}x RUnet")

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from tvseg.layers import tv_softmax
 from tvseg.layers._native import native_supports
+from tvseg.profiling import saved_tensor_bytes
 
 
 def _sync(device: torch.device) -> None:
@@ -115,19 +116,6 @@ def bench_inference(repeats: int, device: torch.device) -> None:
     )
 
 
-def saved_bytes(fn) -> int:
-    total = 0
-
-    def pack(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        fn()
-    return total
-
-
 def bench_memory(device: torch.device) -> None:
     logits = torch.randn(8, 3, 320, 320, device=device, requires_grad=True)
     lam = torch.tensor(1.0, device=device, requires_grad=True)
@@ -135,7 +123,9 @@ def bench_memory(device: torch.device) -> None:
     rows = {}
     for implementation in ("fused", "eager"):
         rows[implementation] = {
-            t: saved_bytes(lambda t=t, impl=implementation: tv_softmax(logits, lam, 0.25, t, implementation=impl))
+            t: saved_tensor_bytes(
+                lambda t=t, impl=implementation: tv_softmax(logits, lam, 0.25, t, implementation=impl)
+            )
             for t in (1, 10, 50)
         }
         r = rows[implementation]

@@ -6,6 +6,7 @@ import torch
 from tvseg.layers import TVSoftmax, certificate, solve, tv_softmax
 from tvseg.layers._functional import div, grad, project_unit_disk
 from tvseg.layers._implicit import pack_bits, unpack_bits
+from tvseg.profiling import saved_tensor_bytes
 
 
 def _logits(shape, seed, scale=3.0, dtype=torch.float64):
@@ -82,26 +83,13 @@ def test_loose_backward_tolerance_still_gives_aligned_gradients_in_float32():
     assert torch.nn.functional.cosine_similarity(grads[1e-2], grads[1e-6], dim=0) >= 0.999
 
 
-def _saved_bytes(fn) -> int:
-    total = 0
-
-    def pack(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        fn()
-    return total
-
-
 def test_memory_saved_for_backward_does_not_depend_on_iterations():
     logits = _logits((2, 3, 32, 32), 3, dtype=torch.float32).requires_grad_()
     output_bytes = logits.numel() * 4
     for lam_needs_grad, budget in ((False, 1.05), (True, 2.05)):
         lam = torch.tensor(2.0, requires_grad=lam_needs_grad)
-        loose = _saved_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-2, method="fista"))
-        tight = _saved_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-6, iters=20_000, method="fista"))
+        loose = saved_tensor_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-2, method="fista"))
+        tight = saved_tensor_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-6, iters=20_000, method="fista"))
         assert loose == tight
         assert tight <= budget * output_bytes
 

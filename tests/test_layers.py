@@ -7,6 +7,7 @@ from tvseg.layers import TVReLU, TVSoftmax, div, grad, project_unit_disk, tv_rel
 from tvseg.layers._fused import _iterate
 from tvseg.layers._native import native_available, tv_softmax_native
 from tvseg.metrics import regularization_effect
+from tvseg.profiling import saved_tensor_bytes
 
 
 # ---------- an independent implementation of the conventions, in numpy / scipy.sparse ----------
@@ -218,24 +219,11 @@ def test_gradients_are_finite_on_saturated_probabilities():
         assert torch.isfinite(g_o).all() and torch.isfinite(g_lam)
 
 
-def _saved_bytes(fn):
-    total = 0
-
-    def pack(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return total
-
-
 def test_fused_memory_saved_for_backward_does_not_grow_with_iterations():
     o = _logits((1, 3, 32, 32), dtype=torch.float32).requires_grad_()
     lam = torch.tensor(1.0, requires_grad=True)
-    fused = [_saved_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t)) for t in (1, 10, 50)]
-    eager = [_saved_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t, implementation="eager")) for t in (1, 50)]
+    fused = [saved_tensor_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t)) for t in (1, 10, 50)]
+    eager = [saved_tensor_bytes(lambda t=t: tv_softmax(o, lam, 0.25, t, implementation="eager")) for t in (1, 50)]
     assert fused[0] == fused[1] == fused[2]
     assert eager[1] > 10 * eager[0]
 
