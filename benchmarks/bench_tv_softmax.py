@@ -7,6 +7,8 @@
 (b) 100-iteration inference, B=1, C=11, 360x480, fast path against eager; goal >= 8x, with the
     fast path's achieved bandwidth beside a copy-bandwidth probe in the same process.
 (c) bytes saved for backward at iters 1, 10 and 50; goal: 50 iterations <= 1.2x one iteration.
+(d) the cost of the input checks (shape, finite values, step): the public tv_softmax against the
+    fused implementation called directly, forward+backward at (a)'s size; goal: negligible (<= 1.05x).
 
 Timings alternate the compared variants and report medians, since these machines are noisy.
 """
@@ -44,12 +46,16 @@ def interleaved_medians(fns: dict, repeats: int, device: torch.device) -> dict:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def bench_training_step(repeats: int, device: torch.device) -> None:
+def _training_inputs(device: torch.device):
+    """Logits, target, a learnable lambda and the clamp floor of (a)'s training step, B=8 C=3 320x320."""
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(8, 3, 320, 320, generator=g).to(device).requires_grad_()
     target = torch.randint(0, 3, (8, 320, 320), generator=g).to(device)
-    lam = torch.tensor(1.0, device=device, requires_grad=True)
-    tiny = torch.finfo(logits.dtype).tiny
+    return logits, target, torch.tensor(1.0, device=device, requires_grad=True), torch.finfo(logits.dtype).tiny
+
+
+def bench_training_step(repeats: int, device: torch.device) -> None:
+    logits, target, lam, tiny = _training_inputs(device)
 
     def plain():
         F.nll_loss(torch.log_softmax(logits, dim=1), target).backward()
@@ -70,6 +76,25 @@ def bench_training_step(repeats: int, device: torch.device) -> None:
     for name, seconds in t.items():
         print(f"    {name:<14} {seconds * 1e3:8.2f} ms   {seconds / t['softmax+NLL']:5.2f}x softmax+NLL")
     print(f"    goal <= 1.5x: fused {t['TV fused+NLL'] / t['softmax+NLL']:.2f}x")
+
+
+def bench_input_checks(repeats: int, device: torch.device) -> None:
+    from tvseg.layers._fused import tv_softmax_fused
+
+    logits, target, lam, tiny = _training_inputs(device)
+
+    def checked():
+        F.nll_loss(torch.log(tv_softmax(logits, lam, 0.25, 1).clamp_min(tiny)), target).backward()
+
+    def unchecked():
+        F.nll_loss(torch.log(tv_softmax_fused(logits, lam, 0.25, 1).clamp_min(tiny)), target).backward()
+
+    t = interleaved_medians({"checked": checked, "unchecked": unchecked}, repeats, device)
+    print("(d) input checks (finite values, shape, step), forward+backward B=8 C=3 320x320, iters=1")
+    print(
+        f"    public tv_softmax {t['checked'] * 1e3:8.2f} ms, fused kernel called directly {t['unchecked'] * 1e3:8.2f} ms"
+    )
+    print(f"    goal <= 1.05x: {t['checked'] / t['unchecked']:.3f}x")
 
 
 def copy_bandwidth(nbytes: int, repeats: int, device: torch.device) -> float:
@@ -149,6 +174,7 @@ def main() -> None:
     bench_training_step(args.repeats, device)
     bench_inference(args.repeats, device)
     bench_memory(device)
+    bench_input_checks(args.repeats, device)
 
 
 if __name__ == "__main__":

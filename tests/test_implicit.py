@@ -34,7 +34,7 @@ def test_bits_round_trip():
 @pytest.mark.parametrize("method", ["fista", "plain"])
 def test_tolerance_mode_returns_a_certified_solution(method):
     logits = _logits((2, 3, 10, 11), 1)
-    probs = tv_softmax(logits, 2.0, tol=1e-6, iters=100_000, method=method)
+    probs = tv_softmax(logits, 2.0, tol=1e-6, max_iters=100_000, method=method)
     reference = solve(logits, 2.0, tol=1e-6, max_iters=100_000, method=method)
     assert torch.equal(probs, reference.probs)
     cert = certificate(logits, reference.probs, reference.eta, 2.0)
@@ -46,7 +46,7 @@ def test_gradcheck_logits_and_lambda_at_the_fixed_point():
     lam = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
 
     def layer(o, lam_):
-        return tv_softmax(o, lam_, tol=1e-15, iters=50_000, method="fista", backward_tol=1e-12)
+        return tv_softmax(o, lam_, tol=1e-15, max_iters=50_000, method="fista", backward_tol=1e-12)
 
     assert torch.autograd.gradcheck(layer, (logits, lam), eps=1e-6, atol=1e-5, rtol=1e-3)
 
@@ -57,7 +57,7 @@ def test_implicit_gradient_matches_autograd_through_many_iterations(lam):
     weights = _logits((2, 3, 8, 9), 99, scale=1.0)
     o = logits.clone().requires_grad_()
     lam_t = torch.tensor(lam, dtype=torch.float64, requires_grad=True)
-    probs = tv_softmax(o, lam_t, tol=1e-13, iters=100_000, method="fista", backward_tol=1e-10)
+    probs = tv_softmax(o, lam_t, tol=1e-13, max_iters=100_000, method="fista", backward_tol=1e-10)
     implicit = torch.autograd.grad((probs * weights).sum(), (o, lam_t))
 
     eta = solve(logits, lam, tol=1e-14, max_iters=100_000).eta
@@ -89,13 +89,13 @@ def test_memory_saved_for_backward_does_not_depend_on_iterations():
     for lam_needs_grad, budget in ((False, 1.05), (True, 2.05)):
         lam = torch.tensor(2.0, requires_grad=lam_needs_grad)
         loose = saved_tensor_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-2, method="fista"))
-        tight = saved_tensor_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-6, iters=20_000, method="fista"))
+        tight = saved_tensor_bytes(lambda lam=lam: tv_softmax(logits, lam, tol=1e-6, max_iters=20_000, method="fista"))
         assert loose == tight
         assert tight <= budget * output_bytes
 
 
 def test_module_in_converged_mode_learns_lambda_and_tightens_at_test_time():
-    head = TVSoftmax(lam=2.0, tol=1e-2, eval_tol=1e-5, method="fista", train_iters=500, eval_iters=5000)
+    head = TVSoftmax(lam=2.0, tol=1e-2, eval_tol=1e-5, method="fista", max_iters=5000)
     logits = _logits((1, 3, 16, 16), 4, dtype=torch.float32)
     target = torch.randint(0, 3, (1, 16, 16), generator=torch.Generator().manual_seed(0))
     probs = head(logits.requires_grad_())
@@ -120,3 +120,52 @@ def test_converged_mode_settings_are_checked():
         TVSoftmax(method="fista")
     with pytest.raises(ValueError, match="backward_tol must be positive"):
         TVSoftmax(tol=1e-3, backward_tol=0.0)
+
+
+@pytest.mark.parametrize("lam", [0.5, 2.0, 8.0])
+def test_the_default_backward_tolerance_meets_its_documented_accuracy(lam):
+    # the documented promise of DEFAULT_BACKWARD_TOL: cosine >= 0.999 to the exact implicit gradient,
+    # dL/dlambda within 1 % (or 0.01 absolute where it is ~0); random logits of scale 3 were the hardest
+    from tvseg.layers import DEFAULT_BACKWARD_TOL
+
+    logits = _logits((1, 3, 24, 24), 11, scale=3.0)
+    weights = _logits((1, 3, 24, 24), 12, scale=1.0)
+    grads = {}
+    for backward_tol in (DEFAULT_BACKWARD_TOL, 1e-12):
+        o = logits.clone().requires_grad_()
+        lam_t = torch.tensor(lam, dtype=torch.float64, requires_grad=True)
+        probs = tv_softmax(o, lam_t, tol=1e-10, max_iters=100_000, backward_tol=backward_tol, on_cap="ignore")
+        grads[backward_tol] = torch.autograd.grad((probs * weights).sum(), (o, lam_t))
+    (o_default, lam_default), (o_exact, lam_exact) = grads[DEFAULT_BACKWARD_TOL], grads[1e-12]
+    assert torch.nn.functional.cosine_similarity(o_default.flatten(), o_exact.flatten(), dim=0) >= 0.999
+    assert abs(float(lam_default - lam_exact)) <= max(0.01 * abs(float(lam_exact)), 0.01)
+
+
+def test_a_stop_at_the_cap_warns_raises_or_passes_and_reports_the_gap():
+    from tvseg.layers import ConvergenceWarning, NotConvergedError
+
+    logits = _logits((2, 3, 16, 16), 13, dtype=torch.float32)
+    with pytest.warns(ConvergenceWarning, match=r"cap of 5 iterations .*\(asked: 1e-06\)"):
+        probs, report = tv_softmax(logits, 8.0, tol=1e-6, max_iters=5, return_report=True)
+    assert report.iterations == 5 and not report.converged
+    assert report.relative_gap.shape == (2,) and bool((report.relative_gap > 1e-6).all())
+    with pytest.raises(NotConvergedError, match="cap of 5"):
+        tv_softmax(logits, 8.0, tol=1e-6, max_iters=5, on_cap="raise")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tv_softmax(logits, 8.0, tol=1e-6, max_iters=5, on_cap="ignore")
+        _, met = tv_softmax(logits, 1.0, tol=1e-2, return_report=True)  # converges well inside the cap
+    assert met.converged and bool((met.relative_gap <= 1e-2).all())
+    head = TVSoftmax(lam=8.0, tol=1e-6, max_iters=5, on_cap="ignore")  # step unused: lam 8 is accepted
+    head(logits.requires_grad_()).sum().backward()  # the report is there under autograd too
+    assert head.last_report.iterations == 5 and not head.last_report.converged
+
+
+def test_functional_module_and_solve_agree_with_the_same_arguments():
+    logits = _logits((1, 3, 12, 12), 14, dtype=torch.float32)
+    functional = tv_softmax(logits, 2.0, tol=1e-4)
+    module = TVSoftmax(lam=2.0, tol=1e-4, learn_lam=False).eval()(logits)
+    solved = solve(logits, 2.0, tol=1e-4).probs
+    assert torch.equal(functional, module) and torch.equal(functional, solved)

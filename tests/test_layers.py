@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from tvseg.layers import TVReLU, TVSoftmax, div, grad, project_unit_disk, tv_relu, tv_softmax
+from tvseg.layers import TVReLU, TVSoftmax, div, grad, project_unit_disk, solve, tv_relu, tv_softmax
 from tvseg.layers._fused import _iterate
 from tvseg.layers._native import native_available, tv_softmax_native
 from tvseg.metrics import regularization_effect
@@ -289,6 +289,7 @@ def test_tv_relu_gradcheck():
         ((torch.zeros(1, 3, 4, 4), -1.0), "lam must be one positive"),
         ((torch.zeros(1, 3, 4, 4), 1.0, 0.0), "step must be one positive"),
         ((torch.zeros(1, 3, 4, 4), 1.0, 0.1, -1), "iters must be"),
+        ((torch.zeros(1, 3, 4, 4), 2.0, 0.5), r"step \* lam = 1 exceeds 0.5"),  # the functional form checks too
     ],
 )
 def test_bad_input_is_named(args, message):
@@ -299,8 +300,38 @@ def test_bad_input_is_named(args, message):
 def test_bad_module_settings_are_named():
     with pytest.raises(ValueError, match="lam and step must be positive"):
         TVSoftmax(lam=0.0, learn_lam=False)
+    with pytest.raises(ValueError, match="lam and step must be positive"):
+        TVSoftmax(lam=-5.0)  # refused at construction, not clamped
+    with pytest.raises(ValueError, match="method"):
+        TVSoftmax(method="fista")  # the solver's method needs tol
     with pytest.raises(ValueError, match="implementation"):
         tv_softmax(torch.zeros(1, 2, 3, 3), implementation="fast")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_input_is_refused_by_every_form(bad):
+    logits = torch.randn(1, 3, 8, 8)
+    logits[0, 1, 4, 4] = bad
+    for call in (
+        lambda: tv_softmax(logits, 1.0, 0.25, 10),
+        lambda: tv_softmax(logits, 1.0, tol=1e-3),
+        lambda: TVSoftmax()(logits),
+        lambda: TVSoftmax(tol=1e-3)(logits),
+        lambda: tv_relu(logits),
+        lambda: solve(logits, 1.0),
+    ):
+        with pytest.raises(ValueError, match=r"non-finite values \(NaN or inf\) at 1 of 192 entries"):
+            call()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_in_float32_and_cast_back(dtype):
+    logits = torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(3)).to(dtype)
+    for kwargs in ({"iters": 20}, {"tol": 1e-4}):
+        out = tv_softmax(logits.clone().requires_grad_(), 2.0, 0.2, **kwargs)
+        assert out.dtype == dtype
+        assert torch.equal(out, tv_softmax(logits.float(), 2.0, 0.2, **kwargs).to(dtype))
+        out.sum().backward()  # differentiable through the casts
 
 
 @pytest.mark.cuda

@@ -1,12 +1,37 @@
 """TV-regularized activations: functional forms and thin modules."""
 
-from tvseg.layers._functional import convergent_step, div, grad, project_unit_disk, tv_energy, tv_relu, tv_softmax
-from tvseg.layers._solver import Certificate, Solution, certificate, solve
+from tvseg.layers._functional import (
+    DEFAULT_BACKWARD_TOL,
+    convergent_step,
+    div,
+    grad,
+    project_unit_disk,
+    tv_energy,
+    tv_relu,
+    tv_softmax,
+)
+from tvseg.layers._solver import (
+    DEFAULT_MAX_ITERS,
+    DEFAULT_METHOD,
+    Certificate,
+    ConvergenceWarning,
+    NotConvergedError,
+    Solution,
+    SolveReport,
+    certificate,
+    solve,
+)
 from tvseg.layers.modules import TVReLU, TVSoftmax
 
 __all__ = [
+    "DEFAULT_BACKWARD_TOL",
+    "DEFAULT_MAX_ITERS",
+    "DEFAULT_METHOD",
     "Certificate",
+    "ConvergenceWarning",
+    "NotConvergedError",
     "Solution",
+    "SolveReport",
     "certificate",
     "solve",
     "TVReLU",

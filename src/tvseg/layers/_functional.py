@@ -33,6 +33,15 @@ from torch import Tensor
 
 SOFTMAX_STEP_LAM_BOUND = 0.5
 RELU_STEP_LAM_BOUND = 0.25
+# Step * lambda may exceed the bound by this much (rounding of a step computed as bound / lam).
+_BOUND_SLACK = 1e-6
+# CG's relative residual in the implicit backward. Measured (benchmarks/bench_backward_tol.py) at
+# lambda 0.5, 2 and 8 on random and on trained WBC logits: at 1e-4 the gradient's cosine to the
+# exact one is >= 0.9998 and dL/dlambda within 0.05 % (2e-3 absolute where it is ~0); at 1e-3
+# the cosine fell to 0.989 and at 1e-2 to 0.62 (random logits, lambda 8). Documented as: cosine
+# >= 0.999 and dL/dlambda within 1 % (or 0.01 absolute); tests/test_implicit.py holds it.
+DEFAULT_BACKWARD_TOL = 1e-4
+HALF_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def grad(u: Tensor) -> Tensor:
@@ -84,6 +93,29 @@ def check_activation_input(x: Tensor, name: str = "logits") -> None:
         raise ValueError(f"{name} needs H >= 2 and W >= 2 for a total variation; got H={x.shape[-2]}, W={x.shape[-1]}")
 
 
+def check_finite(x: Tensor, name: str = "logits") -> None:
+    """Raise where ``x`` holds NaN or inf: one such value would spread through the TV coupling
+    to the whole image (every output NaN), so it is refused with the count instead."""
+    finite = torch.isfinite(x.detach())  # detached: autograd would keep a copy of x for nothing
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise ValueError(
+            f"{name} hold non-finite values (NaN or inf) at {bad} of {x.numel()} entries; "
+            "the TV coupling would spread them to every pixel. Check the network's output (or its input)."
+        )
+
+
+def check_convergent(lam: float | Tensor, step: float | Tensor, bound: float) -> None:
+    """Refuse a fixed-iteration step with ``step * lam`` above ``bound``, where the iteration oscillates."""
+    product = float(torch.as_tensor(step).detach()) * float(torch.as_tensor(lam).detach())
+    if product > bound * (1 + _BOUND_SLACK):
+        raise ValueError(
+            f"step * lam = {product:g} exceeds {bound}, where the iteration stops converging "
+            f"(../shared/notes/measured.md); use step <= {bound / float(torch.as_tensor(lam).detach()):g}, "
+            "e.g. convergent_step(step, lam)"
+        )
+
+
 def check_regularization(lam: float | Tensor, step: float | Tensor, iters: int) -> None:
     if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int; got {iters!r}")
@@ -121,51 +153,80 @@ def tv_softmax(
     iters: int | None = None,
     *,
     tol: float | None = None,
-    method: str = "plain",
-    backward_tol: float = 1e-2,
+    max_iters: int | None = None,
+    method: str | None = None,
+    backward_tol: float = DEFAULT_BACKWARD_TOL,
+    on_cap: str = "warn",
+    return_report: bool = False,
     implementation: str = "fused",
-) -> Tensor:
-    """TV-regularized softmax over dim 1 of ``logits`` (B, C, H, W).
+):
+    """TV-regularized softmax over dim 1 of ``logits`` (B, C, H, W); see the README's layer section.
 
     Two modes:
 
-    * **Fixed iterations** (``tol=None``, the paper's): ``iters`` (default 1) iterations of
-      Eq. 3.8 from ``eta = 0``, differentiated exactly through the iterations. The iteration
-      converges for ``step * lam <= 0.5`` (module docstring); the caller chooses the step, and
-      :func:`convergent_step` keeps it in range. ``iters=0`` is plain softmax.
-      ``implementation``: ``"fused"`` (default) runs the iterations without autograd and
-      differentiates them in a hand-written backward that recomputes the forward, so the memory
-      kept for backward does not grow with ``iters``; ``"eager"`` is the plain autograd version.
-    * **Converged** (``tol`` given): the minimiser of Eq. 3.4, solved until the relative duality
-      gap (:func:`~tvseg.layers.certificate`) is <= ``tol`` or ``iters`` (default 1000)
-      iterations have run, by ``method="fista"`` (accelerated, step*lam = 0.25) or ``"plain"``
-      (Eq. 3.8 at step*lam = 0.5). The step is chosen from lambda, so the iteration converges
-      whatever value lambda takes; ``step`` is not used. Gradients come from implicit
-      differentiation at the solution (``_implicit.py``), its linear system solved by conjugate
-      gradients to the relative residual ``backward_tol`` (1e-2 gives gradients with cosine
-      >= 0.999 to the exact ones on trained WBC logits). The memory kept for backward is the
-      output plus one bit per pixel and class (plus ``div eta`` when lambda needs a gradient),
-      however many iterations the forward took.
+    * **Fixed iterations** (``tol=None``, the paper's): ``iters`` (default 1, Eq. 3.21)
+      iterations of Eq. 3.8 from ``eta = 0`` with the given ``step`` (the paper's tau*lambda),
+      differentiated exactly through the iterations. ``step * lam`` must be <= 0.5, where the
+      iteration converges (:func:`convergent_step` shrinks a step into range). ``iters=0`` is
+      plain softmax. ``implementation``: ``"fused"`` (default: the iterations run without
+      autograd and a hand-written backward recomputes them, so the memory kept for backward
+      does not grow with ``iters``) or ``"eager"`` (plain autograd).
+    * **Converged** (``tol`` given): the minimiser of Eq. 3.4, solved until every item's
+      relative duality gap (:func:`~tvseg.layers.certificate`) is <= ``tol``, or ``max_iters``
+      (default 1000) iterations have run, by ``method`` ``"fista"`` (default) or ``"plain"``.
+      The solver picks its step from lambda, so ``step`` is not used and any lambda converges.
+      Reaching the cap above ``tol`` warns (``on_cap="warn"``, a :class:`ConvergenceWarning`),
+      raises (``"raise"``) or passes silently (``"ignore"``); ``return_report=True`` returns
+      ``(probs, SolveReport)`` with the iterations and each item's gap. Gradients come from
+      implicit differentiation at the solution, the linear system solved by conjugate gradients
+      to the relative residual ``backward_tol``. The memory kept for backward is the output plus
+      one bit per pixel and class (plus ``div eta`` when lambda needs a gradient), however many
+      iterations the forward took.
 
-    ``lam`` (and ``step``) may be floats or 0-d tensors; gradients flow to tensors that need them.
+    Non-finite logits are refused. float16 and bfloat16 inputs are computed in float32 and the
+    output cast back to the input's dtype (the iteration's differences of probabilities would
+    lose most of their digits in half precision). ``lam`` (and ``step``) may be floats or 0-d
+    tensors; gradients flow to tensors that need them.
     """
     check_activation_input(logits)
-    if method not in ("plain", "fista"):
-        raise ValueError(f"method must be 'plain' or 'fista'; got {method!r}")
+    check_finite(logits)
+    if logits.dtype in HALF_PRECISION:
+        out = tv_softmax(
+            logits.float(), lam, step, iters, tol=tol, max_iters=max_iters, method=method,
+            backward_tol=backward_tol, on_cap=on_cap, return_report=return_report, implementation=implementation,
+        )  # fmt: skip
+        if return_report:
+            return out[0].to(logits.dtype), out[1]
+        return out.to(logits.dtype)
     if tol is not None:
-        iters = 1000 if iters is None else iters
-        check_regularization(lam, step, iters)
+        from tvseg.layers._implicit import tv_softmax_converged
+        from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS
+
+        if iters is not None:
+            raise ValueError(
+                "iters counts the fixed iterations of the paper's mode; with tol, cap the solver by max_iters"
+            )
+        method = DEFAULT_METHOD if method is None else method
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+        max_iters = DEFAULT_MAX_ITERS if max_iters is None else max_iters
+        check_regularization(lam, step, max_iters)
         if not (tol >= 0):
             raise ValueError(f"tol must be a non-negative number; got {tol!r}")
-        from tvseg.layers._implicit import tv_softmax_converged
-
-        return tv_softmax_converged(
-            logits, lam, tol=float(tol), max_iters=iters, method=method, backward_tol=backward_tol
+        if not (backward_tol > 0):
+            raise ValueError(f"backward_tol must be positive; got {backward_tol!r}")
+        probs, report = tv_softmax_converged(
+            logits, lam, tol=float(tol), max_iters=max_iters, method=method, backward_tol=backward_tol
         )
-    if method != "plain":
-        raise ValueError("method='fista' needs tol: the fixed-iteration mode is the paper's plain iteration")
+        report.check(on_cap)
+        return (probs, report) if return_report else probs
+    if method not in (None, "plain"):
+        raise ValueError("method chooses the converged solver; it needs tol (the fixed-iteration mode is Eq. 3.8)")
+    if max_iters is not None or return_report:
+        raise ValueError("max_iters and return_report belong to the converged mode; they need tol")
     iters = 1 if iters is None else iters
     check_regularization(lam, step, iters)
+    check_convergent(lam, step, SOFTMAX_STEP_LAM_BOUND)
     if iters == 0:
         return torch.softmax(logits, dim=1)
     if implementation == "eager":
@@ -180,10 +241,15 @@ def tv_softmax(
 def tv_relu(x: Tensor, lam: float | Tensor = 1.0, step: float | Tensor = 0.125, iters: int = 1) -> Tensor:
     """TV-regularized ReLU (Eq. 3.12-3.15): ``iters`` iterations of Eq. 3.14, starting from ReLU(x).
 
-    Same conventions as :func:`tv_softmax`; converges for ``step * lam <= 0.25``.
+    Same conventions as :func:`tv_softmax`; ``step * lam`` must be <= 0.25, where it converges.
+    Non-finite input is refused; half precision is computed in float32 and cast back.
     """
     check_activation_input(x, name="x")
+    check_finite(x, name="x")
     check_regularization(lam, step, iters)
+    check_convergent(lam, step, RELU_STEP_LAM_BOUND)
+    if x.dtype in HALF_PRECISION:
+        return tv_relu_eager(x.float(), lam, step, iters).to(x.dtype)
     return tv_relu_eager(x, lam, step, iters)
 
 

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, softmax_jacobian_product
 from tvseg.layers._native import native_usable, tv_adjoint_apply_native
-from tvseg.layers._solver import solve
+from tvseg.layers._solver import SolveReport, solve
 
 _BITS = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8)
 
@@ -100,10 +100,11 @@ def _adjoint_operators(probs: Tensor, active: Tensor, lam: float, s: float):
 
 class ConvergedTVSoftmax(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, logits, lam_t, tol, max_iters, method, backward_tol, backward_iters):
+    def forward(ctx, logits, lam_t, tol, max_iters, method, backward_tol, backward_iters, reports):
         lam = float(lam_t)
         with torch.no_grad():
             solution = solve(logits.detach(), lam, tol=tol, max_iters=max_iters, method=method)
+            reports.append(solution.report)
             probs = solution.probs
             s = SOFTMAX_STEP_LAM_BOUND / lam
             xi = solution.eta - s * grad(probs)
@@ -129,7 +130,7 @@ class ConvergedTVSoftmax(torch.autograd.Function):
             if ctx.needs_input_grad[1]:
                 # d(loss)/d(lam) = -<div eta, d(loss)/d(logits)>; see the module docstring.
                 grad_lam = -(div_eta * grad_logits).sum().reshape(lam_t.shape).to(lam_t.dtype)
-        return grad_logits, grad_lam, None, None, None, None, None
+        return grad_logits, grad_lam, None, None, None, None, None, None
 
 
 def tv_softmax_converged(
@@ -140,11 +141,15 @@ def tv_softmax_converged(
     method: str,
     backward_tol: float,
     backward_iters: int | None = None,
-) -> Tensor:
+) -> tuple[Tensor, SolveReport]:
+    """The converged output and what the solver reached (iterations, per-item gap)."""
     lam_t = torch.as_tensor(lam, dtype=logits.dtype, device=logits.device)
     if backward_iters is None:
         backward_iters = max(1000, max_iters)
     needs_grad = torch.is_grad_enabled() and (logits.requires_grad or lam_t.requires_grad)
     if not needs_grad:
-        return solve(logits.detach(), float(lam_t.detach()), tol=tol, max_iters=max_iters, method=method).probs
-    return ConvergedTVSoftmax.apply(logits, lam_t, tol, max_iters, method, backward_tol, backward_iters)
+        solution = solve(logits.detach(), float(lam_t.detach()), tol=tol, max_iters=max_iters, method=method)
+        return solution.probs, solution.report
+    reports: list[SolveReport] = []
+    probs = ConvergedTVSoftmax.apply(logits, lam_t, tol, max_iters, method, backward_tol, backward_iters, reports)
+    return probs, reports[0]

@@ -6,12 +6,14 @@ import torch
 from torch import Tensor, nn
 
 from tvseg.layers._functional import (
+    DEFAULT_BACKWARD_TOL,
     RELU_STEP_LAM_BOUND,
     SOFTMAX_STEP_LAM_BOUND,
     convergent_step,
     tv_relu,
     tv_softmax,
 )
+from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS, ON_CAP, SolveReport
 
 
 class _TVActivation(nn.Module):
@@ -26,13 +28,14 @@ class _TVActivation(nn.Module):
         learn_lam: bool = True,
         keep_convergent: bool = True,
         min_lam: float = 1e-3,
+        check_step: bool = True,
     ):
         super().__init__()
-        if lam <= 0 or step <= 0:
+        if not (float(lam) > 0) or not (float(step) > 0):
             raise ValueError(f"lam and step must be positive; got lam={lam}, step={step}")
         if train_iters < 0 or eval_iters < 0:
             raise ValueError(f"iteration counts must be >= 0; got train_iters={train_iters}, eval_iters={eval_iters}")
-        if keep_convergent and step * lam > self.step_lam_bound:
+        if check_step and keep_convergent and step * lam > self.step_lam_bound:
             raise ValueError(
                 f"step * lam = {step * lam:g} exceeds {self.step_lam_bound}, where the iteration stops converging; "
                 f"lower step to at most {self.step_lam_bound / lam:g}"
@@ -73,23 +76,24 @@ class _TVActivation(nn.Module):
 
 
 class TVSoftmax(_TVActivation):
-    """TV-regularized softmax over the class dimension (Eq. 3.4, solved by Eq. 3.8).
+    """TV-regularized softmax over the class dimension (Eq. 3.4); see the README's layer section.
 
     Input logits (B, C, H, W) with H, W >= 2; output probabilities of the same shape.
 
-    * ``lam``: initial lambda; learned by gradient descent (Eq. 3.23-3.24) unless
-      ``learn_lam=False``, the fixed-lambda mode used for the paper's post-TV baseline.
-    * ``step``: the paper's tau*lambda, a fixed constant (section 3.5).
-    * ``train_iters`` (default 1, Eq. 3.21) and ``eval_iters`` (default 100) iterations in
-      training and evaluation mode.
-    * Convergence needs ``step * lam <= 0.5``. The defaults (lam 1, step 0.25) sit at 0.25, and
-      with ``keep_convergent`` (default) the step used is ``min(step, 0.5 / lam)``, so however
-      lambda moves in training the iteration stays convergent.
-    * ``tol`` (default None): solve Eq. 3.4 to this relative duality gap in training, and to
-      ``eval_tol`` (default: ``tol``) in evaluation: the converged layer (``RUnet*``), with
-      ``train_iters``/``eval_iters`` as caps, ``method`` ``"fista"`` or ``"plain"``, and gradients
-      by implicit differentiation (``backward_tol``: see :func:`~tvseg.layers.tv_softmax`). The
-      step is then chosen from lambda by the solver and is convergent for any lambda.
+    * ``lam``: initial lambda (> 0); learned by gradient descent (Eq. 3.23-3.24) unless
+      ``learn_lam=False``, the fixed-lambda mode of the paper's post-TV baseline. A learned
+      lambda is held at ``min_lam`` or above.
+    * Fixed iterations (``tol=None``, the paper's): ``train_iters`` (default 1, Eq. 3.21) and
+      ``eval_iters`` (default 100) iterations of Eq. 3.8 with ``step`` (the paper's tau*lambda).
+      Convergence needs ``step * lam <= 0.5``; with ``keep_convergent`` (default) the step used
+      is ``min(step, 0.5 / lam)``, so the iteration stays convergent wherever lambda goes.
+    * Converged (``tol`` given): Eq. 3.4 solved to the relative duality gap ``tol`` in training
+      and ``eval_tol`` (default: ``tol``) in evaluation, by ``method`` (default ``"fista"``),
+      capped at ``max_iters`` (default 1000) iterations, as :func:`~tvseg.layers.tv_softmax`
+      with the same arguments; ``step``, ``train_iters`` and ``eval_iters`` are not used. After
+      each forward ``last_report`` holds what the solver reached (iterations, per-item gap);
+      ``on_cap`` says what a stop at the cap above the tolerance does (warn, raise, ignore).
+      Gradients by implicit differentiation (``backward_tol``).
     """
 
     step_lam_bound = SOFTMAX_STEP_LAM_BOUND
@@ -101,41 +105,58 @@ class TVSoftmax(_TVActivation):
         *,
         tol: float | None = None,
         eval_tol: float | None = None,
-        method: str = "plain",
-        backward_tol: float = 1e-2,
+        max_iters: int = DEFAULT_MAX_ITERS,
+        method: str | None = None,
+        backward_tol: float = DEFAULT_BACKWARD_TOL,
+        on_cap: str = "warn",
         **kwargs,
     ):
-        super().__init__(lam=lam, step=step, **kwargs)
-        if method not in ("plain", "fista"):
-            raise ValueError(f"method must be 'plain' or 'fista'; got {method!r}")
-        if tol is None and (method != "plain" or eval_tol is not None):
+        # The step only matters in the fixed-iteration mode; the solver picks its own.
+        super().__init__(lam=lam, step=step, check_step=tol is None, **kwargs)
+        if tol is None and (method not in (None, "plain") or eval_tol is not None):
             raise ValueError("method='fista' and eval_tol need tol (without it, the layer is the paper's iteration)")
+        method = DEFAULT_METHOD if method is None and tol is not None else (method or "plain")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {method!r}")
         for name, value in (("tol", tol), ("eval_tol", eval_tol), ("backward_tol", backward_tol)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive; got {value}")
+        if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
+            raise ValueError(f"max_iters must be a positive int; got {max_iters!r}")
+        if on_cap not in ON_CAP:
+            raise ValueError(f"on_cap must be one of {ON_CAP}; got {on_cap!r}")
         self.tol = tol
         self.eval_tol = tol if eval_tol is None else eval_tol
+        self.max_iters = max_iters
         self.method = method
         self.backward_tol = backward_tol
+        self.on_cap = on_cap
+        self.last_report: SolveReport | None = None
 
     def forward(self, logits: Tensor) -> Tensor:
         lam = self.effective_lam().to(logits.dtype)
         if self.tol is not None:
-            return tv_softmax(
+            probs, self.last_report = tv_softmax(
                 logits,
                 lam,
-                iters=self.iterations(),
                 tol=self.tol if self.training else self.eval_tol,
+                max_iters=self.max_iters,
                 method=self.method,
                 backward_tol=self.backward_tol,
+                on_cap=self.on_cap,
+                return_report=True,
             )
+            return probs
         return tv_softmax(logits, lam, self.effective_step(lam), self.iterations())
 
     def extra_repr(self) -> str:
-        converged = (
-            f", tol={self.tol:g}, eval_tol={self.eval_tol:g}, method={self.method}" if self.tol is not None else ""
+        if self.tol is None:
+            return super().extra_repr()
+        return (
+            f"lam={float(self.lam.detach()):.4g}, learn_lam={self.learn_lam}, tol={self.tol:g}, "
+            f"eval_tol={self.eval_tol:g}, max_iters={self.max_iters}, method={self.method}, "
+            f"backward_tol={self.backward_tol:g}"
         )
-        return super().extra_repr() + converged
 
 
 class TVReLU(_TVActivation):

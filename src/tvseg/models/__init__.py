@@ -32,7 +32,7 @@ class TVSettings:
     train_iters: int = 1
     eval_iters: int = 100
     learn_lam: bool = True
-    tol: float | None = None  # set: the converged layer (RUnet*), iteration counts are caps
+    tol: float | None = None  # set: the converged layer (RUnet*), the iteration counts are its cap
     eval_tol: float | None = None  # None: tol
     method: str = "plain"
     backward_tol: float = 1e-2
@@ -146,17 +146,14 @@ def build_model(
         head_module: nn.Module = SoftmaxHead()
     else:
         settings = tv if isinstance(tv, TVSettings) else TVSettings(**(tv or {}))
-        head_module = TVSoftmax(
-            lam=settings.lam,
-            step=settings.step,
-            train_iters=settings.train_iters,
-            eval_iters=settings.eval_iters,
-            learn_lam=settings.learn_lam,
-            tol=settings.tol,
-            eval_tol=settings.eval_tol,
-            method=settings.method,
-            backward_tol=settings.backward_tol,
-        )
+        if settings.tol is None:  # the paper's head: iteration counts
+            mode = {"train_iters": settings.train_iters, "eval_iters": settings.eval_iters}
+        else:  # the converged head (RUnet*): the counts are its cap
+            mode = {
+                "tol": settings.tol, "eval_tol": settings.eval_tol, "method": settings.method,
+                "max_iters": max(settings.train_iters, settings.eval_iters), "backward_tol": settings.backward_tol,
+            }  # fmt: skip
+        head_module = TVSoftmax(lam=settings.lam, step=settings.step, learn_lam=settings.learn_lam, **mode)
     return SegmentationModel(network, head_module, size_multiple)
 
 
