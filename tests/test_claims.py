@@ -1,8 +1,10 @@
 import itertools
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from tvseg.claims import claims_report
+from tvseg.claims import Interval, claims_report, verdict_of_all
 from tvseg.report import TABLE_COLUMNS
 
 
@@ -27,14 +29,55 @@ def _metrics(regularized_gain: float) -> pd.DataFrame:
 def test_claims_are_judged_from_paired_differences():
     report = claims_report(_metrics(regularized_gain=0.5))
     assert "| (1) RUnet1 loses less mIoU than Unet1" in report
-    assert "+4.50 mIoU ± 0.00 (3 seeds) | holds |" in report  # 0.5 * 0.09 * 100
-    assert "lower at 8 of 8 conditions | holds |" in report
+    # 0.5 * 0.09 * 100 on every seed: a zero-width interval above 0; the paper's loss difference beside it
+    assert "+4.50 mIoU [+4.50, +4.50] (3 seeds) | +6.17 | holds |" in report
+    assert "interval above 0 at 8 of 8 conditions" in report
     assert "(3a) noisy training shrinks" in report and "+9.00 mIoU" in report
+    assert "lambda chosen on validation" not in report  # no tuned post-TV rows in these metrics
+
+
+def test_the_paper_column_is_its_loss_difference_not_its_gap():
+    report = claims_report(_metrics(regularized_gain=0.5))
+    # Table 1: (89.79 - 67.67) - (90.15 - 74.20) = 6.17 (the absolute gap at 0.09 would be 6.53)
+    assert "| +6.17 | holds |" in report
 
 
 def test_a_claim_that_fails_is_reported_as_failing():
     report = claims_report(_metrics(regularized_gain=-0.2))
-    assert "-1.80 mIoU ± 0.00 (3 seeds) | does not hold |" in report
+    assert "-1.80 mIoU [-1.80, -1.80] (3 seeds) | +6.17 | fails |" in report
+
+
+def test_an_interval_that_spans_zero_is_undecided():
+    metrics = _metrics(regularized_gain=0.0)
+    noisy_seed = (metrics["method"] == "RUnet1") & (metrics["metric"] == "miou") & (metrics["condition"] == "gaussian")
+    metrics.loc[noisy_seed, "value"] += metrics.loc[noisy_seed, "seed"].map({0: 3.0, 1: -2.0, 2: 0.5})
+    report = claims_report(metrics)
+    line = next(x for x in report.splitlines() if x.startswith("| (1) RUnet1"))
+    assert line.endswith("| undecided |")
+    assert "+0.50 mIoU [" in line
+
+
+def test_interval_is_the_student_t_interval():
+    diff = pd.Series([1.0, 2.0, 4.0, 3.0, 5.0])
+    interval = Interval.of(diff)
+    half = 2.7764451051977987 * np.std(diff, ddof=1) / np.sqrt(5)  # t(0.975, 4)
+    assert interval.mean == pytest.approx(3.0)
+    assert (interval.low, interval.high) == pytest.approx((3.0 - half, 3.0 + half))
+    assert interval.verdict == "holds"
+    assert Interval.of(-diff).verdict == "fails"
+    assert Interval.of(diff - 3.0).verdict == "undecided"
+    one = Interval.of(pd.Series([2.0]))
+    assert one.verdict.startswith("undecided") and "[" not in one.text()
+    assert verdict_of_all([interval, Interval.of(diff - 3.0)]) == "undecided"
+    assert verdict_of_all([interval, Interval.of(-diff)]) == "fails"
+    assert verdict_of_all([interval, interval]) == "holds"
+
+
+def test_one_seed_is_undecided_even_with_a_large_difference():
+    metrics = _metrics(regularized_gain=0.5)
+    report = claims_report(metrics[metrics["seed"] == 0])
+    line = next(x for x in report.splitlines() if x.startswith("| (1) RUnet1"))
+    assert "undecided (one seed: no interval)" in line
 
 
 def test_the_converged_extra_is_compared_with_one_iteration_training():
@@ -43,8 +86,28 @@ def test_the_converged_extra_is_compared_with_one_iteration_training():
     star["method"] = star["method"].str.replace("RUnet", "RUnet*")
     star.loc[star["metric"] == "miou", "value"] += star.loc[star["metric"] == "miou", "seed"] + 1.0  # +1, +2, +3
     report = claims_report(pd.concat([metrics, star], ignore_index=True))
-    assert (
-        "| (extra) RUnet*1 (converged layer) beats RUnet1 (one iteration) in mIoU at gaussian 0.09 | clean |" in report
+    line = next(
+        x
+        for x in report.splitlines()
+        if x.startswith("| (extra) RUnet*1 (converged layer) beats RUnet1") and "0.09" in x
     )
-    assert "+2.00 mIoU ± 1.00 (3 seeds) | yes |" in report
+    # mean 2, sd 1, 3 seeds: half width t(0.975, 2) / sqrt(3) = 4.303 / 1.732 = 2.48
+    assert "+2.00 mIoU [-0.48, +4.48] (3 seeds)" in line and line.endswith("| undecided |")
     assert "RUnet*2 (converged layer) beats RUnet2" in report
+
+
+def test_seed_spread_compares_recipes_side_by_side():
+    from tvseg.claims import seed_spread_markdown
+
+    steady = _metrics(regularized_gain=0.5)
+    wobbly = steady.copy()
+    wobbly.loc[wobbly["method"] == "RUnet1", "value"] += wobbly.loc[wobbly["method"] == "RUnet1", "seed"] * 3.0
+    text = seed_spread_markdown({"steady": steady, "wobbly": wobbly}, "wbc", "std")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in text.splitlines()
+        if line.startswith("| steady") or line.startswith("| wobbly")
+    }
+    # RUnet1 at gaussian 0.09: 90 - 18 + 4.5 + 0.1 * seed; sd over seeds 0.1 (steady), 3.1 (wobbly)
+    assert "76.60 ± 0.10" in rows["steady"] and "± 3.10" in rows["wobbly"]
+    assert "| 3 |" in rows["steady"]

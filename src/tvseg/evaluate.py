@@ -24,7 +24,7 @@ from tvseg.config import RunId
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.layers import TVSoftmax
-from tvseg.metrics import confusion_matrix, regularization_effect, scores
+from tvseg.metrics import GROUND_TRUTH, confusion_matrix, regularization_effect, scores
 from tvseg.train import load_trained, to_input
 
 CSV_FIELDS = (
@@ -103,6 +103,7 @@ def evaluate_run(
     num_classes = len(manifest["classes"])
     paper_name = run_id.paper_name if run_id else settings.architecture
     heads = {paper_name: model.head}
+    truth_roughness = []  # RE of the ground truth: the reference row of the RE tables
     if settings.head == "softmax":
         posts = {"": post_tv or {"lam": 1.0, "step": 0.25, "iters": 100}, **(extra_post_tv or {})}
         for suffix, post in posts.items():
@@ -134,6 +135,8 @@ def evaluate_run(
                                   condition.reading if condition.reading != "none" else "std")  # fmt: skip
                 logits = model.logits(to_input(noisy[None]).to(torch_device))
                 truth = np.asarray(test.label(i))
+                if condition == conditions[0]:
+                    truth_roughness.append(regularization_effect(truth))
                 for name, head in heads.items():
                     prediction = head(logits).argmax(dim=1)[0].cpu().numpy().astype(np.uint8)
                     confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
@@ -151,6 +154,7 @@ def evaluate_run(
                 rows.append({**common, "metric": "re", "value": float(np.mean(roughness[name]))})
                 for class_name, iou in zip(manifest["classes"], result["iou"], strict=True):
                     rows.append({**common, "metric": f"iou/{class_name}", "value": iou})
+            rows.append({**common, "method": GROUND_TRUTH, "metric": "re", "value": float(np.mean(truth_roughness))})
     bar.close()
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)

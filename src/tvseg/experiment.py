@@ -44,6 +44,7 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         tv=_tv_settings(config, run),
         lr=settings["lr"],
         lam_lr=settings["lr"] * tv["lam_lr_factor"],
+        lr_schedule=settings["lr_schedule"],
         momentum=config["training"]["momentum"],
         weight_decay=config["training"]["weight_decay"],
         batch_size=settings["batch_size"],
@@ -77,7 +78,9 @@ def _tv_settings(config: dict, run: RunId) -> dict:
 def conditions(config: dict) -> list[Condition]:
     evaluation = config["evaluation"]
     return expand_conditions(
-        evaluation["table_conditions"], evaluation["figure_sigmas"], evaluation["gaussian_readings"]
+        evaluation["table_conditions"] + evaluation["extra_conditions"],
+        evaluation["figure_sigmas"],
+        evaluation["gaussian_readings"],
     )
 
 

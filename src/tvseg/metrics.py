@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import Tensor
+
+GROUND_TRUTH = "ground truth"  # the method of the reference rows: the RE of the true label maps
 
 
 def regularization_effect(labels: Tensor | np.ndarray) -> float:
     """RE of Eq. 4.1 for one label map (H, W): ``100 / (H W) * sum |grad u|``.
 
-    ``grad`` is forward differences, zero on the last row and column (Eq. 4.2), and
-    ``|.|`` the Euclidean norm of the two components, on the integer label values.
+    ``grad`` is forward differences, zero on the last row and column (Eq. 4.2), with each
+    component counting 1 where the two neighbours' labels differ and 0 where they agree, and
+    ``|.|`` the Euclidean norm of the two components. Differences of the integer class ids
+    would make RE depend on how the classes are numbered (on CamVid's ground truth at 360x480
+    they give 14.4 against 3.5 for label changes; the paper's Segnet reports 4.10), so only
+    whether a label changes counts: permuting the class ids leaves RE unchanged.
     """
-    u = torch.as_tensor(labels).to(torch.float64)
-    if u.dim() != 2:
+    u = labels.detach().cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
+    if u.ndim != 2:
         raise ValueError(f"RE takes one label map (H, W); got shape {tuple(u.shape)}")
-    d_rows = torch.zeros_like(u)
-    d_cols = torch.zeros_like(u)
-    d_rows[:-1, :] = u[1:, :] - u[:-1, :]
-    d_cols[:, :-1] = u[:, 1:] - u[:, :-1]
-    return float(100.0 * torch.sqrt(d_rows**2 + d_cols**2).mean())
+    d_rows = np.zeros(u.shape)
+    d_cols = np.zeros(u.shape)
+    d_rows[:-1, :] = u[1:, :] != u[:-1, :]
+    d_cols[:, :-1] = u[:, 1:] != u[:, :-1]
+    return float(100.0 * np.sqrt(d_rows + d_cols).mean())
 
 
 def confusion_matrix(prediction, truth, num_classes: int, ignore_index: int = 255) -> np.ndarray:

@@ -16,6 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from tvseg.metrics import GROUND_TRUTH  # noqa: E402
+
 PAPER_RESULTS = Path(__file__).parent / "reference" / "paper_results.csv"
 TABLE_COLUMNS = (
     ("clean", 0.0), ("gaussian", 0.01), ("gaussian", 0.03), ("gaussian", 0.05), ("gaussian", 0.07),
@@ -28,6 +30,38 @@ TABLES = {  # table -> (dataset, training data)
 FIGURES = {"wbc": 2, "camvid": 4, "sunrgbd": 6}
 METRIC_NAMES = {"miou": "mIoU", "accuracy": "Accuracy", "re": "RE"}
 DATASET_NAMES = {"wbc": "WBC", "camvid": "CamVid", "sunrgbd": "SUN-RGBD"}
+NOT_RUN = "not run"
+NOT_RUN_WHY = {  # why a table or figure may have no results of ours, and how to fill it
+    "sunrgbd": "SUN-RGBD cannot be downloaded on the machine these results come from (no internet access); "
+    "with internet access, enable datasets.sunrgbd (config.yaml does) and run the workflow again",
+}
+NOT_RUN_DEFAULT = (
+    "this dataset is disabled in the profile that produced these results; enable it and run the workflow again"
+)
+
+
+_HTML_STYLE = (
+    "body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse;margin:1em 0}"
+    "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}"
+    "td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}"
+)
+
+
+def html_page(title: str, body: str) -> str:
+    """A small standalone HTML page (the report shows HTML results in the page, not as downloads)."""
+    from html import escape
+
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{_HTML_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def markdown_html(text: str, title: str) -> str:
+    """Markdown (headings, paragraphs, pipe tables) as a standalone HTML page."""
+    from markdown_it import MarkdownIt
+
+    return html_page(title, MarkdownIt("commonmark").enable("table").render(text))
 
 
 def column_label(condition: str, level: float) -> str:
@@ -39,6 +73,25 @@ def load_metrics(paths: list[Path]) -> pd.DataFrame:
     if not frames:
         raise ValueError("no evaluation files to collect")
     return pd.concat(frames, ignore_index=True)
+
+
+def learned_lambdas(logs: list[Path], initial: float) -> pd.DataFrame:
+    """run, seed, method, initial and final lambda of each regularized run from runs/<run>/seed<k>/log.csv."""
+    from tvseg.config import RunId
+
+    records = []
+    for path in logs:
+        path = Path(path)
+        run = RunId.parse(path.parent.parent.name)
+        log = pd.read_csv(path)
+        if log.empty:
+            raise ValueError(f"{path} holds no iterations")
+        records.append(
+            {"run": str(run), "seed": int(path.parent.name.removeprefix("seed")), "dataset": run.dataset,
+             "method": run.paper_name, "iterations": int(log["iteration"].iloc[-1]), "lam_initial": initial,
+             "lam_final": float(log["lam"].iloc[-1])}
+        )  # fmt: skip
+    return pd.DataFrame.from_records(records).sort_values(["run", "seed"], ignore_index=True)
 
 
 def load_paper() -> pd.DataFrame:
@@ -95,22 +148,34 @@ def _cell(mean: float, std: float, seeds: float) -> str:
     return f"{mean:.2f} ± {std:.2f}" if seeds and seeds > 1 and not pd.isna(std) else f"{mean:.2f}"
 
 
-def table_layout(frame: pd.DataFrame) -> pd.DataFrame:
-    """The paper's layout: rows metric x method x (paper | ours | ours - paper), columns the conditions."""
+def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
+    """The paper's layout: rows metric x method x (paper | ours | ours - paper), columns the conditions.
+
+    RE ends with the ground truth's own RE (ours only: the paper does not report it). Where
+    ``ran`` is false our cells say "not run".
+    """
     columns = [column_label(c, lv) for c, lv in TABLE_COLUMNS]
     records = []
     for metric in METRIC_NAMES:
-        for method in _method_order(frame.loc[frame["metric"] == metric, "method"]):
+        methods = _method_order(frame.loc[(frame["metric"] == metric) & (frame["method"] != GROUND_TRUTH), "method"])
+        if metric == "re" and ran:
+            methods.append(GROUND_TRUTH)
+        for method in methods:
             part = frame[(frame["metric"] == metric) & (frame["method"] == method)]
             cells = {column_label(r.condition, r.level): r for r in part.itertuples()}
-            for source in ("paper", "ours", "ours - paper"):
+            sources = ("ours",) if method == GROUND_TRUTH else ("paper", "ours", "ours - paper")
+            for source in sources:
                 row = {"metric": METRIC_NAMES[metric], "method": method, "source": source}
                 for column in columns:
                     r = cells.get(column)
-                    if r is None:
+                    if source == "ours" and not ran:
+                        row[column] = NOT_RUN
+                    elif r is None:
                         row[column] = ""
                     elif source == "paper":
                         row[column] = "" if pd.isna(r.paper) else f"{r.paper:.2f}"
+                    elif method == GROUND_TRUTH:
+                        row[column] = f"{r.ours_mean:.2f}"  # the same images in every run: no spread
                     elif source == "ours":
                         row[column] = _cell(r.ours_mean, r.ours_std, r.seeds)
                     else:
@@ -122,24 +187,37 @@ def table_layout(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def render_table(metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path) -> list[Path]:
-    """Writes <prefix>.csv (tidy), .md and .tex (the paper's layout)."""
+    """Writes <prefix>.csv (tidy), .md, .tex and .html (the paper's layout).
+
+    A table whose dataset was not run still gets the paper's numbers, our cells saying
+    "not run", and a title that says why and how to fill them.
+    """
     frame = table_frame(metrics, load_paper(), table, reading)
-    if frame["ours_mean"].notna().sum() == 0:
-        raise ValueError(f"no results of ours for Table {table} ({TABLES[table][0]}, {TABLES[table][1]} training data)")
-    layout = table_layout(frame)
     dataset, train_data = TABLES[table]
+    ran = bool(frame["ours_mean"].notna().any())
+    layout = table_layout(frame, ran=ran)
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_prefix.with_suffix(".csv"), index=False, float_format="%.6g")
-    seeds = int(frame["seeds"].max()) if frame["seeds"].notna().any() else 0
+    ours_seeds = frame.loc[frame["method"] != GROUND_TRUTH, "seeds"]
+    seeds = int(ours_seeds.max()) if ours_seeds.notna().any() else 0
+    ours = (
+        f"Ours: mean ± std over {seeds} seed(s); the ground truth's RE is the reference row."
+        if ran
+        else f"Ours: {NOT_RUN}: {NOT_RUN_WHY.get(dataset, NOT_RUN_DEFAULT)}."
+    )
     title = (
         f"Table {table}: {DATASET_NAMES[dataset]}, trained on {train_data} data; gaussian sigma read as a "
-        f"{'standard deviation' if reading == 'std' else 'variance'}. Ours: mean ± std over {seeds} seed(s)."
+        f"{'standard deviation' if reading == 'std' else 'variance'}. {ours}"
     )
     out_prefix.with_suffix(".md").write_text(f"{title}\n\n{layout.to_markdown(index=False)}\n")
     latex = layout.to_latex(index=False, caption=title, label=f"tab:table{table}_{reading}").replace("±", r"$\pm$")
     out_prefix.with_suffix(".tex").write_text(latex)
-    return [out_prefix.with_suffix(s) for s in (".csv", ".md", ".tex")]
+    from html import escape
+
+    body = f"<p>{escape(title)}</p>\n" + layout.to_html(index=False, border=0)
+    out_prefix.with_suffix(".html").write_text(html_page(f"Table {table} ({reading})", body))
+    return [out_prefix.with_suffix(s) for s in (".csv", ".md", ".tex", ".html")]
 
 
 def noise_curve_frame(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -155,23 +233,23 @@ def noise_curve_frame(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
 def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pdf: Path) -> None:
     """mIoU against gaussian sigma for the paper's variants, one panel per reading of sigma."""
     data = noise_curve_frame(metrics, dataset)
-    if data.empty:
-        raise ValueError(f"no gaussian-noise results for {dataset}")
     paper = load_paper()
     paper = paper[
         (paper["dataset"] == dataset) & (paper["metric"] == "miou") & paper["condition"].isin(["clean", "gaussian"])
     ]
+    if data.empty:
+        _plot_paper_only(paper, dataset, out_png, out_pdf)
+        return
     readings = sorted(data["reading"].unique())
     methods = _method_order(data["method"])
-    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+    palette = method_colours(methods)
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 4.0), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         part = data[data["reading"] == reading]
         sns.lineplot(
             data=part, x="sigma", y="value", hue="method", hue_order=methods, palette=palette,
-            style=part["method"].str.contains(r"\+postTV").map({True: "post-TV", False: "trained"}),
-            markers=True, dashes={"trained": "", "post-TV": (3, 2)}, errorbar="sd", ax=ax,
+            style=part["method"].map(_line_kind), markers=True, dashes=LINE_DASHES, errorbar="sd", ax=ax,
         )  # fmt: skip
         for method, points in paper.groupby("method"):
             ax.scatter(points["level"], points["value"], marker="D", s=28, facecolors="none",
@@ -185,10 +263,64 @@ def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pd
         labels.append("paper (hollow diamonds)")
         ax.legend(handles, labels, fontsize=7, loc="lower left")
     fig.tight_layout()
+    _save_figure(fig, out_png, out_pdf)
+
+
+# Okabe-Ito colours, one per network and training set; post-TV shares its plain net's colour and
+# differs by its dashes, so no two curves of a figure look alike.
+_NETWORK_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+LINE_DASHES = {"trained": "", "post-TV (fixed lambda)": (4, 2), "post-TV (lambda from validation)": (1, 1.5)}
+
+
+def _network_of(method: str) -> str:
+    return method.split("+postTV", 1)[0]
+
+
+def _line_kind(method: str) -> str:
+    if "+postTV" not in method:
+        return "trained"
+    return "post-TV (lambda from validation)" if method.endswith("-val") else "post-TV (fixed lambda)"
+
+
+def method_colours(methods) -> dict[str, str]:
+    """A colour per method: distinct per network, shared by a plain net and its post-TV variants."""
+    networks = _method_order({_network_of(m) for m in methods})
+    by_network = {n: _NETWORK_COLOURS[i % len(_NETWORK_COLOURS)] for i, n in enumerate(networks)}
+    return {m: by_network[_network_of(m)] for m in methods}
+
+
+def _save_figure(fig, out_png: Path, out_pdf: Path, dpi: int = 200) -> None:
+    """PNG and PDF without creation dates, so identical results give identical files."""
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=200)
-    fig.savefig(out_pdf)
+    fig.savefig(out_png, dpi=dpi, metadata={"Software": None})
+    if out_pdf is not None:
+        fig.savefig(out_pdf, metadata={"CreationDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
+
+
+def _plot_paper_only(paper: pd.DataFrame, dataset: str, out_png: Path, out_pdf: Path) -> None:
+    """The paper's curves alone, for a dataset this run did not train on; the title says why."""
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    palette = method_colours(paper["method"].unique())
+    for method, points in paper.groupby("method"):
+        points = points.sort_values("level")
+        ax.plot(points["level"], points["value"], marker="D", markerfacecolor="none", color=palette[method],
+                label=f"{method} (paper)")  # fmt: skip
+    why = NOT_RUN_WHY.get(dataset, NOT_RUN_DEFAULT)
+    ax.set_title(f"{DATASET_NAMES[dataset]}: the paper's points only; ours {NOT_RUN}", fontsize=9)
+    ax.text(0.5, -0.2, "\n".join(_wrap(why, 90)), transform=ax.transAxes, ha="center", va="top", fontsize=7)
+    ax.set_xlabel("gaussian noise sigma")
+    ax.set_ylabel("mIoU (%)")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    _save_figure(fig, out_png, out_pdf)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
 
 
 def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[str, ...], max_images: int = 2) -> None:
@@ -222,9 +354,7 @@ def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[st
         axes[r][0].text(-0.08, 0.5, f"{condition}\n{image_id}", transform=axes[r][0].transAxes, ha="right",
                         va="center", fontsize=7)  # fmt: skip
     fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=150)
-    plt.close(fig)
+    _save_figure(fig, out_png, None, dpi=150)
 
 
 def summary(metrics: pd.DataFrame) -> dict:

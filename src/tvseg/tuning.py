@@ -11,13 +11,15 @@ the regularized net's robustness depends on it.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import RunId, prepared_dir
+from tvseg.config import RunId, prepared_dir, seeds_for
 from tvseg.evaluate import Condition, evaluate_run
 from tvseg.experiment import train_settings
+from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND
 from tvseg.train import PreparedSplit, train, validation_ids
 
 
@@ -40,6 +42,7 @@ def lambda_study(
     levels: list[float],
     out_dir: Path,
     device: str = "auto",
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Train and score on the validation split; returns (and writes) the tidy scores."""
     if validation_count < 1:
@@ -50,7 +53,7 @@ def lambda_study(
     reading = "variance" if "variance" in config["evaluation"]["gaussian_readings"] else "std"
     conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in levels]
     post = config["post_tv"]
-    extra_post = {f"(lam={lam:g})": {**post, "lam": lam, "step": min(post["step"], 0.5 / lam)} for lam in post_tv_lams}
+    extra_post = {f"(lam={lam:g})": post_tv_settings(post, lam) for lam in post_tv_lams}
     frames = []
     jobs = [(RunId(plain, dataset, "clean"), None)] + [(RunId(f"r{plain}", dataset, "clean"), lam) for lam in lams]
     for run, lam in jobs:
@@ -59,7 +62,7 @@ def lambda_study(
             name = f"{run}_lam{lam:g}" if lam is not None else str(run)
             folder = out_dir / "runs" / name / f"seed{seed}"
             run_settings = train_settings(study, run, seed)
-            model = train(run_settings, folder, device=device)
+            model = train(run_settings, folder, device=device, progress=progress)
             held_out = validation_ids(
                 PreparedSplit(prepared_dir(study, dataset), "train").ids,
                 run_settings.validation_count,
@@ -69,7 +72,7 @@ def lambda_study(
                 model, prepared_dir(study, dataset), folder / "validation.csv", conditions,
                 noise_seed=config["evaluation"]["seed"], post_tv=post, run=str(run), seed=seed, device=device,
                 split=run_settings.split, image_ids=held_out,
-                extra_post_tv=extra_post if lam is None else None,
+                extra_post_tv=extra_post if lam is None else None, progress=progress,
             )  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")
@@ -80,6 +83,65 @@ def lambda_study(
     scores.to_csv(out_dir / "scores.csv", index=False, float_format="%.6g")
     (out_dir / "summary.md").write_text(summary_markdown(scores, dataset, levels, reading, validation_count))
     return scores
+
+
+POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
+
+
+def post_tv_settings(post_tv: dict, lam: float) -> dict:
+    """Post-TV's head at ``lam``: the configured step, lowered where step*lam would exceed the bound."""
+    return {"lam": lam, "step": min(post_tv["step"], SOFTMAX_STEP_LAM_BOUND / lam), "iters": post_tv["iters"]}
+
+
+def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto", progress: bool = True) -> dict:
+    """Choose post-TV's lambda on a validation split (``post_tv.tune``); writes choice.json.
+
+    The plain net is trained with ``validation_count`` training images held out and scored on
+    them with post-TV at each candidate lambda, clean and under the configured gaussian levels
+    (sigma read as the noisy training sets read it). The lambda with the best mIoU averaged
+    over those conditions and the seeds wins. The test set is never looked at.
+    """
+    tune = config["post_tv"]["tune"]
+    seeds = tune["seeds"] or seeds_for(config, RunId(config["datasets"][dataset]["architecture"], dataset, "clean"))[:1]
+    reading = config["noise"]["gaussian_reading"]
+    study = copy.deepcopy(config)
+    study["evaluation"]["gaussian_readings"] = [reading]
+    scores = lambda_study(
+        study, dataset, [], tune["lams"], seeds, tune["validation_count"], tune["levels"], Path(out_dir),
+        device=device, progress=progress,
+    )  # fmt: skip
+    best, mean = best_post_tv_lambda(scores)
+    choice = {
+        "dataset": dataset,
+        **post_tv_settings(config["post_tv"], best),
+        "criterion": "validation mIoU averaged over clean and gaussian "
+        + ", ".join(f"{level:g}" for level in tune["levels"])
+        + f" (sigma read as a {reading}) and over seeds",
+        "validation_mean_miou": {f"{lam:g}": round(float(value), 4) for lam, value in mean.items()},
+        "seeds": [int(seed) for seed in seeds],
+        "validation_count": tune["validation_count"],
+    }
+    path = Path(out_dir) / "choice.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(choice, indent=1) + "\n")
+    tmp.replace(path)
+    return choice
+
+
+def best_post_tv_lambda(scores: pd.DataFrame) -> tuple[float, pd.Series]:
+    """The post-TV lambda with the best validation mIoU averaged over conditions and seeds, and all the means."""
+    miou = scores[(scores["metric"] == "miou") & scores["method"].str.contains("+postTV(lam=", regex=False)]
+    if miou.empty:
+        raise ValueError("no post-TV validation scores to choose lambda from")
+    lams = miou["method"].str.extract(r"\+postTV\(lam=([^)]+)\)")[0].astype(float)
+    mean = miou.assign(lam=lams).groupby("lam")["value"].mean()
+    return float(mean.idxmax()), mean
+
+
+def load_post_tv_choice(path: Path) -> dict[str, dict]:
+    """The extra post-TV head of ``evaluate_run`` from a choice.json written by ``tune_post_tv``."""
+    choice = json.loads(Path(path).read_text())
+    return {POST_TV_TUNED_SUFFIX: {key: choice[key] for key in ("lam", "step", "iters")}}
 
 
 def _final_lam(log_csv: Path) -> float:

@@ -6,7 +6,9 @@ rule plot_noise_curves:
             RESULTS / "figures" / "figure{number}_{dataset}.png",
             caption="../report/noise_curves.rst",
             category="Figures 2/4/6",
-            labels={"figure": "Figure {number}", "dataset": "{dataset}"},
+            # one label: two labels with two values each would make the report show a toggle
+            # and a blank page (Snakemake's report pairs values that do not exist)
+            labels={"figure": "Figure {number} ({dataset})"},
         ),
         pdf=RESULTS / "figures" / "figure{number}_{dataset}.pdf",
     log:

@@ -4,12 +4,13 @@ rule render_table:
     output:
         md=RESULTS / "tables" / "table{number}_{reading}.md",
         tex=RESULTS / "tables" / "table{number}_{reading}.tex",
-        csv=report(
-            RESULTS / "tables" / "table{number}_{reading}.csv",
+        csv=RESULTS / "tables" / "table{number}_{reading}.csv",
+        html=report(
+            RESULTS / "tables" / "table{number}_{reading}.html",
             caption="../report/table.rst",
             category="Tables 1-6",
             subcategory="sigma read as {reading}",
-            labels={"table": "Table {number}", "reading": "{reading}"},
+            labels={"table": "Table {number}"},
         ),
     log:
         RESULTS / "logs" / "render_table/table{number}_{reading}.log",
@@ -44,8 +45,9 @@ rule check_claims:
     input:
         metrics=RESULTS / "metrics.csv",
     output:
-        report(
-            RESULTS / "claims.md",
+        md=RESULTS / "claims.md",
+        html=report(
+            RESULTS / "claims.html",
             caption="../report/claims.rst",
             category="Claims",
         ),
@@ -56,4 +58,4 @@ rule check_claims:
     params:
         tvseg=TVSEG,
     shell:
-        "{params.tvseg} claims --metrics {input.metrics} --out {output} > {log} 2>&1"
+        "{params.tvseg} claims --metrics {input.metrics} --out {output.md} --html {output.html} > {log} 2>&1"

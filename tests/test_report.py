@@ -1,0 +1,69 @@
+import itertools
+
+import pandas as pd
+
+from tvseg.report import (
+    NOT_RUN,
+    NOT_RUN_WHY,
+    TABLE_COLUMNS,
+    learned_lambdas,
+    plot_noise_curves,
+    render_table,
+)
+
+
+def _wbc_metrics() -> pd.DataFrame:
+    rows = []
+    for seed, (condition, level) in itertools.product(range(2), TABLE_COLUMNS):
+        reading = "variance" if condition == "gaussian" else "none"
+        for method, miou, re in (("Unet1", 80 - 100 * level + seed, 3.0), ("RUnet1", 82 - 50 * level + seed, 2.0)):
+            for metric, value in (("miou", miou), ("accuracy", 95.0), ("re", re)):
+                rows.append(dict(run="x", seed=seed, dataset="wbc", train_data="clean", method=method,
+                                 condition=condition, level=level, reading=reading, metric=metric, value=value))  # fmt: skip
+        rows.append(dict(run="x", seed=seed, dataset="wbc", train_data="clean", method="ground truth",
+                         condition=condition, level=level, reading=reading, metric="re", value=1.25))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_table_of_a_dataset_not_run_shows_the_paper_and_says_why(tmp_path):
+    render_table(_wbc_metrics(), 5, "variance", tmp_path / "table5_variance")
+    text = (tmp_path / "table5_variance.md").read_text()
+    assert NOT_RUN_WHY["sunrgbd"] in text.splitlines()[0]
+    assert "| 26.50 " in text  # the paper's Segnet1 clean mIoU
+    ours = [line for line in text.splitlines() if line.startswith("|") and line.split("|")[3].strip() == "ours"]
+    assert ours and all(line.count(NOT_RUN) == len(TABLE_COLUMNS) for line in ours)
+    assert (tmp_path / "table5_variance.tex").exists() and (tmp_path / "table5_variance.csv").exists()
+
+
+def test_re_tables_end_with_the_ground_truths_re(tmp_path):
+    render_table(_wbc_metrics(), 1, "variance", tmp_path / "table1_variance")
+    lines = (tmp_path / "table1_variance.md").read_text().splitlines()
+    truth = [line for line in lines if line.startswith("|") and "ground truth" in line]
+    assert len(truth) == 1 and truth[0].startswith("| RE ") and "| ours " in truth[0]
+    assert truth[0].count("1.25") == len(TABLE_COLUMNS) and "±" not in truth[0]
+    assert "over 2 seed(s)" in lines[0]  # the reference rows do not count as seeds
+
+
+def test_figures_render_byte_identical_and_without_our_data(tmp_path):
+    metrics = _wbc_metrics()
+    for name in ("a", "b"):
+        plot_noise_curves(metrics, "wbc", tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    plot_noise_curves(metrics, "sunrgbd", tmp_path / "figure6.png", tmp_path / "figure6.pdf")
+    assert (tmp_path / "figure6.png").stat().st_size > 10_000
+
+
+def test_learned_lambdas_come_from_the_last_log_row(tmp_path):
+    for run, seed, final in (("runet_wbc_clean", 0, 1.5), ("runet_wbc_noisy", 3, 1.75)):
+        folder = tmp_path / "runs" / run / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "log.csv").write_text(
+            f"iteration,loss,lam,lr,seconds\n1,0.9,1.99,0.01,0.1\n2,0.8,{final},0.005,0.1\n"
+        )
+    logs = sorted((tmp_path / "runs").glob("*/*/log.csv"))
+    table = learned_lambdas(logs, initial=2.0)
+    assert table[["method", "seed", "iterations", "lam_initial", "lam_final"]].values.tolist() == [
+        ["RUnet1", 0, 2, 2.0, 1.5],
+        ["RUnet2", 3, 2, 2.0, 1.75],
+    ]
