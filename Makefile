@@ -42,6 +42,7 @@ benchmark: env
 	$(BIN)/python benchmarks/bench_tv_softmax.py
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_converged.py
+	$(BIN)/python benchmarks/bench_backward_tol.py
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks scripts
@@ -50,5 +51,14 @@ lint: env
 	$(BIN)/snakefmt --check Snakefile workflow/
 
 pull: env                   ## fetch cached data, checkpoints and results (dvc pull), then mark them up to date
-	$(BIN)/dvc pull
+	@mkdir -p .dvc/tmp
+	@if ! $(BIN)/dvc pull > .dvc/tmp/pull.log 2>&1; then \
+	  remote=$$($(BIN)/dvc remote default); \
+	  url=$$($(BIN)/dvc remote list | awk -v r="$$remote" '$$1 == r {print $$2}'); \
+	  echo "make pull: the DVC remote '$$remote' ($$url) is missing or does not hold this version's data,"; \
+	  echo "checkpoints and results (dvc's own report: .dvc/tmp/pull.log). Either run the pipeline and fill it:"; \
+	  echo "  make reproduce && dvc push"; \
+	  echo "or point the remote at a store that holds them: dvc remote modify --local $$remote url /path/to/store"; \
+	  exit 1; \
+	fi
 	$(BIN)/snakemake --profile $(PROFILE) --touch --quiet

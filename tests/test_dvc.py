@@ -55,7 +55,38 @@ def test_dvc_round_trip_leaves_nothing_to_redo(tmp_path):
     assert "Nothing to be done" in dry
     assert "data/prepared" not in run(second, str(BIN / "dvc"), "status")  # the pulled data matches the lock
     tables = sorted((first / "results" / "quick" / "tables").iterdir())
-    assert len(tables) == 4 * 2 * 3
+    assert len(tables) == 6 * 2 * 3  # Tables 1-6 (5-6 without SUN-RGBD: the paper's numbers, ours not run)
     for table in tables:
         assert (second / "results" / "quick" / "tables" / table.name).read_bytes() == table.read_bytes()
     assert (second / "results" / "quick" / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt").is_file()
+
+    # A code change that training depends on: `dvc repro` re-runs the train stage's command, which
+    # (as the README says) does not retrain finished runs; no model or log is deleted.
+    runs = second / "results" / "quick" / "runs"
+    before = {p: p.read_bytes() for p in sorted(runs.glob("*/*/log.csv")) + sorted(runs.glob("*/*/model.pt"))}
+    assert len(before) == 2 * 10
+    with open(second / "src" / "tvseg" / "train.py", "a") as f:
+        f.write("\n# a comment: the code hash moves\n")
+    run(second, str(BIN / "dvc"), "repro", "--quiet")
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_profile_with_git_ignored_results_is_refused(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ValueError, match="which git ignores"):
+        render("profiles/quick")
+
+
+def test_make_pull_without_remote_data_says_what_to_do(tmp_path):
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(ROOT), str(clone))
+    venv = Path(sys.executable).parent.parent
+    result = subprocess.run(
+        ["make", "-o", "env", "-o", f"{venv}/.installed", "pull", f"VENV={venv}"],
+        cwd=clone, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    message = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make")]
+    text = "\n".join(message)
+    assert "'local'" in text and "tvseg-dvc-remote" in text and "dvc push" in text and "dvc remote modify" in text
+    assert len(message) <= 6, text

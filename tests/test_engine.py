@@ -13,7 +13,7 @@ import torch
 from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
 from tvseg.evaluate import Condition, evaluate_run, expand_conditions
 from tvseg.metrics import confusion_matrix, regularization_effect, scores
-from tvseg.train import TrainingDivergedError, TrainSettings, batch_indices, train
+from tvseg.train import TrainingDivergedError, TrainSettings, batch_indices, lr_factor, train
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_mirror = pytest.mark.skipif(
@@ -43,11 +43,22 @@ def test_confusion_matrix_rejects_unknown_truth_labels():
 
 def test_regularization_effect_by_hand():
     u = np.array([[0, 0, 2], [0, 1, 2]])
-    # forward differences, zero on the last row/column:
-    # rows: [0,1,0] then 0; columns: [0,2,0] and [1,1,0]
-    # |grad| = [[0, sqrt(1+4), 0], [1, 1, 0]] -> sum = sqrt(5) + 2, over 6 pixels
-    assert regularization_effect(u) == pytest.approx(100 * (np.sqrt(5) + 2) / 6)
+    # forward differences, zero on the last row/column, each label change counting 1:
+    # rows: [0,1,0] then 0; columns: [0,1,0] and [1,1,0]
+    # |grad| = [[0, sqrt(1+1), 0], [1, 1, 0]] -> sum = sqrt(2) + 2, over 6 pixels
+    assert regularization_effect(u) == pytest.approx(100 * (np.sqrt(2) + 2) / 6)
     assert regularization_effect(np.ones((5, 7))) == 0.0
+
+
+def test_regularization_effect_ignores_class_numbering():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 11, size=(40, 50))
+    labels[10:30, 5:45] = 3  # a smooth region beside noisy ones
+    permutation = rng.permutation(11)
+    assert regularization_effect(permutation[labels]) == regularization_effect(labels)
+    # relabelling two classes far apart in id (0 <-> 10) changes nothing either
+    swapped = np.where(labels == 0, 10, np.where(labels == 10, 0, labels))
+    assert regularization_effect(swapped) == regularization_effect(labels)
 
 
 def test_batches_depend_only_on_seed_and_iteration():
@@ -114,8 +125,34 @@ def test_same_seed_gives_the_same_checkpoint(wbc_small, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_the_converged_head_logs_the_gap_it_reached(wbc_small, tmp_path):
+    tv = {"lam": 2.0, "step": 0.2, "train_iters": 50, "eval_iters": 50, "tol": 1e-3, "method": "fista"}
+    train(_settings(wbc_small, iterations=2, tv=tv), tmp_path / "run", progress=False)
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        gaps = [r["gap"] for r in csv.DictReader(f)]
+    assert len(gaps) == 2 and all(float(g) >= 0 for g in gaps)
+
+
+def test_learning_rate_schedules():
+    assert [lr_factor("constant", t, 10) for t in (0, 5, 9)] == [1.0, 1.0, 1.0]
+    assert lr_factor("poly", 0, 10) == 1.0 and lr_factor("poly", 5, 10) == pytest.approx(0.5**0.9)
+    assert lr_factor("cosine", 5, 10) == pytest.approx(0.5) and lr_factor("cosine", 9, 10) > 0
+    poly = [lr_factor("poly", t, 100) for t in range(100)]
+    assert all(a > b > 0 for a, b in zip(poly, poly[1:], strict=False))  # decays, never reaches 0 in training
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        lr_factor("step", 0, 10)
+
+
+def test_poly_schedule_is_logged_per_iteration(wbc_small, tmp_path):
+    train(_settings(wbc_small, iterations=4, lr_schedule="poly"), tmp_path / "run", progress=False)
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        logged = [float(r["lr"]) for r in csv.DictReader(f)]
+    assert logged == pytest.approx([1e-2 * lr_factor("poly", t, 4) for t in range(4)], rel=1e-5)
+
+
 def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
-    settings = _settings(wbc_small, iterations=30, checkpoint_every=4)
+    # poly schedule: the resumed run must continue the decay where the checkpoint left it
+    settings = _settings(wbc_small, iterations=30, checkpoint_every=4, lr_schedule="poly")
     train(settings, tmp_path / "uninterrupted", progress=False)
     interrupted = tmp_path / "interrupted"
     script = (
@@ -137,6 +174,34 @@ def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
     assert _losses(interrupted) == _losses(tmp_path / "uninterrupted")  # the log has no duplicate rows
 
 
+def test_training_asked_to_stop_checkpoints_and_resumes_with_the_whole_log(wbc_small, tmp_path):
+    import threading
+
+    from tvseg.train import TrainingStopped
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TrainingStopped, match="stopped after iteration 1"):
+        train(_settings(wbc_small, iterations=6, checkpoint_every=4), tmp_path / "run", progress=False, stop=stop)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["iteration"] == 1
+    assert not (tmp_path / "run" / "log.csv").exists()  # a workflow deleting log.csv loses nothing
+    train(_settings(wbc_small, iterations=6, checkpoint_every=4), tmp_path / "run", progress=False)
+    with open(tmp_path / "run" / "log.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, 7))
+    assert not (tmp_path / "run" / "log.running.csv").exists()
+
+
+def test_the_stop_event_fires_when_the_watched_process_ends():
+    from tvseg.cli import _stop_when_gone
+
+    parent = subprocess.Popen(["sleep", "60"])
+    stop = _stop_when_gone(parent.pid)
+    assert not stop.wait(1.5)
+    parent.kill()
+    parent.wait()
+    assert stop.wait(5)
+
+
 def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
     final = train(_settings(wbc_small, iterations=5), tmp_path / "run", progress=False)
     stamp = final.stat().st_mtime_ns
@@ -144,6 +209,22 @@ def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
     assert final.stat().st_mtime_ns == stamp  # a finished run is not trained again
     with pytest.raises(RuntimeError, match="other settings"):
         train(_settings(wbc_small, iterations=5, lr=0.5), tmp_path / "run", progress=False)
+
+
+def test_an_exploding_learning_rate_stops_with_the_tensor_named(wbc_small, tmp_path, monkeypatch):
+    import tvseg.train as training
+
+    real_factor = training.lr_factor
+    # a sane rate for 6 iterations (a checkpoint at 5), then 1e9 times it: weights and BatchNorm overflow
+    monkeypatch.setattr(training, "lr_factor", lambda s, t, n: real_factor(s, t, n) * (1e11 if t >= 6 else 1.0))
+    with pytest.raises(
+        TrainingDivergedError, match=r"run .*run: .* holds non-finite values .*iteration \d+.*iteration 5"
+    ):
+        train(_settings(wbc_small, iterations=20, checkpoint_every=5), tmp_path / "run", progress=False)
+    kept = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert kept["iteration"] == 5
+    assert all(torch.isfinite(t).all() for t in kept["model"].values() if t.is_floating_point())
+    assert not (tmp_path / "run" / "model.pt").exists()
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(wbc_small, tmp_path, monkeypatch):
@@ -186,8 +267,10 @@ def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
     with open(outputs[0], newline="") as f:
         rows = list(csv.DictReader(f))
     methods = {r["method"] for r in rows}
-    assert methods == {"Unet1", "Unet1+postTV"}
-    for method in methods:
+    assert methods == {"Unet1", "Unet1+postTV", "ground truth"}
+    truth_re = {r["value"] for r in rows if r["method"] == "ground truth"}
+    assert {r["metric"] for r in rows if r["method"] == "ground truth"} == {"re"} and len(truth_re) == 1
+    for method in methods - {"ground truth"}:
         for condition in ("clean", "gaussian", "salt"):
             metrics = {
                 r["metric"]: float(r["value"]) for r in rows if r["method"] == method and r["condition"] == condition

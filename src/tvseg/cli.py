@@ -1,7 +1,9 @@
-"""Command line: ``tvseg fetch | prepare | noisy-split | train | evaluate | collect | table | figure | panels``.
+"""Command line of tvseg: one step of the pipeline per command; the Snakemake workflow calls them.
 
-Every command reads the same configuration (``--config config.yaml --config profiles/X/config.yaml``,
-later files overriding earlier ones) and does one step; the Snakemake workflow calls them.
+Data: fetch, prepare, noisy-split. Training and evaluation: train, evaluate, tune-post-tv,
+lambda-study. Results: collect, lambdas, table, figure, panels, summary, claims, spread.
+DVC: dvc-yaml. Commands that read the configuration take ``--config config.yaml --config
+profiles/X/tvseg.yaml`` (later files override earlier ones).
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import sys
 from pathlib import Path
 
 from tvseg.config import ConfigError, RunId, load_config
+
+
+def _command(commands, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose summary shows both in ``tvseg --help`` and in ``tvseg <name> --help``."""
+    return commands.add_parser(name, help=summary, description=summary)
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +80,16 @@ def cmd_collect(args) -> None:
     print(f"collected {len(args.inputs)} evaluation files into {out}")
 
 
+def cmd_lambdas(args) -> None:
+    from tvseg.report import learned_lambdas
+
+    config = load_config(*(args.config or []))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    learned_lambdas([Path(p) for p in args.logs], config["tv"]["lam"]).to_csv(out, index=False, float_format="%.6g")
+    print(f"wrote the learned lambdas of {len(args.logs)} runs into {out}")
+
+
 def cmd_table(args) -> None:
     import pandas as pd
 
@@ -97,8 +114,27 @@ def cmd_claims(args) -> None:
     import pandas as pd
 
     from tvseg.claims import claims_report
+    from tvseg.report import markdown_html
 
-    Path(args.out).write_text(claims_report(pd.read_csv(args.metrics)))
+    text = claims_report(pd.read_csv(args.metrics))
+    Path(args.out).write_text(text)
+    if args.html:
+        Path(args.html).write_text(markdown_html(text, "The paper's claims"))
+    print(f"wrote {args.out}")
+
+
+def cmd_spread(args) -> None:
+    import pandas as pd
+
+    from tvseg.claims import seed_spread_markdown
+
+    recipes = {}
+    for item in args.metrics:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--metrics takes LABEL=PATH; got {item!r}")
+        recipes[label] = pd.read_csv(path)
+    Path(args.out).write_text(seed_spread_markdown(recipes, args.dataset, args.reading))
     print(f"wrote {args.out}")
 
 
@@ -135,20 +171,47 @@ def cmd_train(args) -> None:
     config = load_config(*(args.config or []))
     run = RunId.parse(args.run)
     out = Path(args.out) if args.out else run_dir(config, run, args.seed)
+    stop = _stop_when_gone(args.watch_pid) if args.watch_pid else None
     final = train(
-        train_settings(config, run, args.seed), out, device=args.device or config["device"], progress=not args.quiet
-    )
+        train_settings(config, run, args.seed), out, device=args.device or config["device"],
+        progress=not args.quiet, stop=stop,
+    )  # fmt: skip
     print(f"trained {run} (seed {args.seed}): {final}")
+
+
+def _stop_when_gone(pid: int):
+    """An event set when process ``pid`` (the workflow that started this job) no longer exists, so a
+    killed workflow leaves no trainer running on: training checkpoints and stops."""
+    import os
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                stop.set()
+            except PermissionError:
+                pass  # exists, owned by someone else
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True, name=f"watch-{pid}").start()
+    return stop
 
 
 def cmd_evaluate(args) -> None:
     from tvseg.config import prepared_dir
     from tvseg.evaluate import evaluate_run
     from tvseg.experiment import conditions, run_dir
+    from tvseg.tuning import load_post_tv_choice
 
     config = load_config(*(args.config or []))
     run = RunId.parse(args.run)
     folder = run_dir(config, run, args.seed)
+    tuned = load_post_tv_choice(Path(args.post_tv_choice)) if args.post_tv_choice else None
     out = evaluate_run(
         Path(args.model) if args.model else folder / "model.pt",
         prepared_dir(config, run.dataset),
@@ -163,8 +226,18 @@ def cmd_evaluate(args) -> None:
         qualitative_conditions=tuple(config["evaluation"]["qualitative_conditions"]),
         device=args.device or config["device"],
         progress=not args.quiet,
+        extra_post_tv=tuned,
     )
     print(f"evaluated {run} (seed {args.seed}): {out}")
+
+
+def cmd_tune_post_tv(args) -> None:
+    from tvseg.tuning import tune_post_tv
+
+    config = load_config(*(args.config or []))
+    out = Path(args.out) if args.out else Path(config["results_dir"]) / "post_tv" / args.dataset
+    choice = tune_post_tv(config, args.dataset, out, device=args.device or config["device"], progress=not args.quiet)
+    print(f"post-TV lambda for {args.dataset} chosen on validation: {choice['lam']:g} ({out / 'choice.json'})")
 
 
 def cmd_lambda_study(args) -> None:
@@ -174,7 +247,7 @@ def cmd_lambda_study(args) -> None:
     out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
     lambda_study(
         config, args.dataset, args.lams, args.post_tv_lams, args.seeds or list(config["seeds"]),
-        args.validation_count, args.levels, out, device=args.device or config["device"],
+        args.validation_count, args.levels, out, device=args.device or config["device"], progress=not args.quiet,
     )  # fmt: skip
     print((out / "summary.md").read_text())
 
@@ -184,77 +257,100 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     datasets = ["wbc", "camvid", "sunrgbd"]
-    fetch = commands.add_parser("fetch", help="download a dataset (or check the mirror's copy)")
+    fetch = _command(commands, "fetch", "download a dataset (or check the mirror's copy)")
     fetch.add_argument("--dataset", required=True, choices=datasets)
     fetch.add_argument("--record", help="write where the upstream tree is to this JSON file")
     _add_config(fetch)
     fetch.set_defaults(func=cmd_fetch)
 
-    prepare = commands.add_parser("prepare", help="download (or use the mirror) and prepare one dataset")
+    prepare = _command(commands, "prepare", "download (or use the mirror) and prepare one dataset")
     prepare.add_argument("--dataset", required=True, choices=datasets)
-    prepare.add_argument("--out", help="output folder (default: <data_root>/prepared/<dataset>)")
+    prepare.add_argument("--out", help="output folder (default: <prepared_root>/<dataset> of the configuration)")
     prepare.add_argument("--without-noisy", action="store_true", help="skip the noisy training set (see noisy-split)")
     _add_config(prepare)
     prepare.set_defaults(func=cmd_prepare)
 
-    noisy = commands.add_parser("noisy-split", help="build the paper's noisy training set of a prepared dataset")
+    noisy = _command(commands, "noisy-split", "build the paper's noisy training set of a prepared dataset")
     noisy.add_argument("--dataset", required=True, choices=datasets)
     _add_config(noisy)
     noisy.set_defaults(func=cmd_noisy_split)
 
-    train = commands.add_parser("train", help="train one run, resuming from its checkpoint if there is one")
+    train = _command(commands, "train", "train one run, resuming from its checkpoint if there is one")
     train.add_argument("--run", required=True, help="run id, e.g. runet_wbc_noisy")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run folder (default: <results_dir>/runs/<run>/seed<seed>)")
     train.add_argument("--device", help="override the configured device (auto, cpu, cuda, cuda:N)")
     train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    train.add_argument(
+        "--watch-pid", type=int, metavar="PID",
+        help="checkpoint and stop when process PID ends (the workflow passes its own, so killing it stops training)",
+    )  # fmt: skip
     _add_config(train)
     train.set_defaults(func=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate one trained run under every noise condition")
+    evaluate = _command(commands, "evaluate", "evaluate one trained run under every noise condition")
     evaluate.add_argument("--run", required=True)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--model", help="model.pt (default: the run folder's)")
     evaluate.add_argument("--out", help="tidy CSV (default: the run folder's evaluation.csv)")
     evaluate.add_argument("--qualitative", help="folder for predicted label maps (PNG)")
     evaluate.add_argument("--device")
+    evaluate.add_argument(
+        "--post-tv-choice",
+        metavar="JSON",
+        help="also evaluate post-TV at the lambda of this choice.json (tune-post-tv)",
+    )
     _add_config(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
-    collect = commands.add_parser("collect", help="concatenate evaluation CSVs")
+    collect = _command(commands, "collect", "concatenate evaluation CSVs")
     collect.add_argument("inputs", nargs="+")
     collect.add_argument("--out", required=True)
     collect.set_defaults(func=cmd_collect)
 
-    table = commands.add_parser("table", help="render one of Tables 1-6 (Markdown, LaTeX, CSV)")
+    lambdas = _command(commands, "lambdas", "the learned lambda at the end of each run, from its log.csv")
+    lambdas.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv of regularized runs")
+    lambdas.add_argument("--out", required=True)
+    _add_config(lambdas)
+    lambdas.set_defaults(func=cmd_lambdas)
+
+    table = _command(commands, "table", "render one of Tables 1-6 (Markdown, LaTeX, CSV)")
     table.add_argument("--metrics", required=True)
     table.add_argument("--number", type=int, required=True, choices=range(1, 7))
     table.add_argument("--reading", choices=["std", "variance"], default="std")
     table.add_argument("--out-prefix", required=True)
     table.set_defaults(func=cmd_table)
 
-    summarize = commands.add_parser("summary", help="headline metrics as JSON (DVC metrics)")
+    summarize = _command(commands, "summary", "headline metrics as JSON (DVC metrics)")
     summarize.add_argument("--metrics", required=True)
     summarize.add_argument("--out", required=True)
     summarize.set_defaults(func=cmd_summary)
 
-    claims = commands.add_parser("claims", help="check the paper's four claims on the metrics (Markdown)")
+    claims = _command(commands, "claims", "check the paper's four claims on the metrics (Markdown)")
     claims.add_argument("--metrics", required=True)
-    claims.add_argument("--out", required=True)
+    claims.add_argument("--out", required=True, help="Markdown file")
+    claims.add_argument("--html", help="also write the claims as an HTML page (for the report)")
     claims.set_defaults(func=cmd_claims)
 
-    dvc_yaml = commands.add_parser("dvc-yaml", help="print dvc.yaml for a profile (stages calling Snakemake)")
-    dvc_yaml.add_argument("--profile", default="profiles/cpu")
+    spread = _command(commands, "spread", "the seeds' spread under each training recipe (Markdown)")
+    spread.add_argument("--metrics", nargs="+", required=True, metavar="LABEL=PATH", help="metrics.csv per recipe")
+    spread.add_argument("--dataset", default="wbc", choices=datasets)
+    spread.add_argument("--reading", default="variance", choices=["std", "variance"])
+    spread.add_argument("--out", required=True)
+    spread.set_defaults(func=cmd_spread)
+
+    dvc_yaml = _command(commands, "dvc-yaml", "print dvc.yaml for a profile (stages calling Snakemake)")
+    dvc_yaml.add_argument("--profile", default="profiles/cpu", help="a profile whose results git tracks")
     dvc_yaml.set_defaults(func=cmd_dvc_yaml)
 
-    figure = commands.add_parser("figure", help="render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
+    figure = _command(commands, "figure", "render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
     figure.add_argument("--metrics", required=True)
     figure.add_argument("--dataset", required=True, choices=datasets)
     figure.add_argument("--png", required=True)
     figure.add_argument("--pdf", required=True)
     figure.set_defaults(func=cmd_figure)
 
-    study = commands.add_parser(
-        "lambda-study", help="train at several initial lambdas and score on a validation split (not the test set)"
+    study = _command(
+        commands, "lambda-study", "train at several initial lambdas and score on a validation split (not the test set)"
     )
     study.add_argument("--dataset", default="wbc", choices=datasets)
     study.add_argument("--lams", type=float, nargs="+", default=[0.5, 2.0, 8.0], help="initial lambdas")
@@ -267,7 +363,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(study)
     study.set_defaults(func=cmd_lambda_study)
 
-    panels = commands.add_parser("panels", help="qualitative panels from saved label maps")
+    tune = _command(
+        commands, "tune-post-tv", "choose post-TV's lambda on a validation split carved from the training set"
+    )
+    tune.add_argument("--dataset", required=True, choices=datasets)
+    tune.add_argument(
+        "--out", help="folder of the tuning runs and choice.json (default: <results_dir>/post_tv/<dataset>)"
+    )
+    tune.add_argument("--device", help="override the configured device")
+    _add_config(tune)
+    tune.set_defaults(func=cmd_tune_post_tv)
+
+    panels = _command(commands, "panels", "qualitative panels from saved label maps")
     panels.add_argument("panel_dirs", nargs="+")
     panels.add_argument("--out", required=True)
     panels.add_argument("--conditions", nargs="+", default=["clean", "gaussian0.05_std", "salt0.01"])

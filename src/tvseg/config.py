@@ -8,6 +8,7 @@ rejects unknown keys and wrong types before any job starts.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,14 +53,49 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
-    """Validate ``config`` in place (filling defaults); raise ConfigError naming the bad key."""
+# YAML 1.1 (PyYAML, Snakemake's loader) reads 1e-4 and 1.0e+9 without a dot or sign as strings.
+_EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _numbers_from_exponent_strings(tree):
+    """``"1e-4"`` -> ``1e-4`` throughout a parsed config, so exponent notation means a number."""
+    if isinstance(tree, dict):
+        return {key: _numbers_from_exponent_strings(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_numbers_from_exponent_strings(value) for value in tree]
+    if isinstance(tree, str) and _EXPONENT_NUMBER.match(tree.strip()):
+        return float(tree)
+    return tree
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(config: dict, schema_path: Path = SCHEMA_PATH, sources: str = "the configuration") -> dict:
+    """Validate ``config`` in place (filling defaults); raise ConfigError naming each bad key, its
+    value and what was expected, in a few lines (at most 10 errors)."""
+    config.update(_numbers_from_exponent_strings(config))
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  {'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors[:10]]
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+        lines = []
+        for error in errors[:10]:
+            where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+            if error.validator == "additionalProperties":
+                lines.append(
+                    f"  {where}: {error.message.split(' (')[-1].rstrip(')')}; allowed: {sorted(error.schema.get('properties', {}))}"
+                )
+            elif error.validator in ("required",):
+                lines.append(f"  {where}: {error.message}")
+            else:
+                expected = error.schema.get("description") or error.validator_value
+                lines.append(
+                    f"  {where} = {_short(error.instance)}: {error.message.split(' is ')[-1] if ' is ' in error.message else error.message} (expected: {_short(expected)})"
+                )
+        raise ConfigError(f"invalid configuration in {sources}:\n" + "\n".join(lines))
     return config
 
 
@@ -76,7 +112,16 @@ def load_config(*paths: str | Path) -> dict:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path} must hold a mapping at the top level")
         config = merge(config, loaded)
-    return validate(config)
+    sources = ", ".join(str(p) for p in paths)
+    try:
+        return validate(config, sources=sources)
+    except ConfigError as error:
+        if Path(paths[0]).name != "config.yaml" and "is a required property" in str(error):
+            raise ConfigError(
+                f"{error}\n  hint: profile files only override config.yaml; pass --config config.yaml first, "
+                f"then --config {paths[0]}"
+            ) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -124,8 +169,10 @@ def runs_for(config: dict) -> list[RunId]:
     return runs
 
 
-def seeds_for(config: dict, dataset: str) -> list[int]:
-    return list(config["datasets"][dataset].get("seeds") or config["seeds"])
+def seeds_for(config: dict, run: RunId) -> list[int]:
+    """The run's seeds: the converged extras' own (``converged.seeds``), else the dataset's, else the top level's."""
+    converged = config.get("converged", {}).get("seeds") if run.converged else None
+    return list(converged or config["datasets"][run.dataset].get("seeds") or config["seeds"])
 
 
 def dataset_settings(config: dict, dataset: str) -> dict:

@@ -9,6 +9,7 @@ checks that the committed file is what the generator gives).
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -51,10 +52,24 @@ def _is_whole_override(tree: dict, dotted: str) -> bool:
     return False
 
 
+def _refuse_untracked_results(profile: Path, results: Path) -> None:
+    """A profile whose results git ignores cannot round-trip: after a fresh clone and `dvc pull`, the
+    small results DVC leaves to git (tables, claims, metrics) would be missing and Snakemake would
+    redo the work."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", results.as_posix()], capture_output=True, check=False)
+    if ignored.returncode == 0:
+        raise ValueError(
+            f"{profile.as_posix()} writes its results to {results.as_posix()}, which git ignores, so a dvc.yaml for it "
+            "could not round-trip (push, fresh clone, pull). Generate dvc.yaml from a profile whose results_dir "
+            "is tracked by git, e.g. profiles/cpu."
+        )
+
+
 def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
     profile_dir = Path(profile)
     override = profile_dir / "tvseg.yaml"
     config = load_config(config_path, override)
+    _refuse_untracked_results(profile_dir, Path(config["results_dir"]))
     base = Path(config_path)
     run = f"snakemake --profile {profile_dir.as_posix()}"
     prepared = Path(config["prepared_root"])
@@ -75,6 +90,7 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
             "batch_size",
             "iterations",
             "lr",
+            "lr_schedule",
             "class_weights",
             "train_crop",
             "validation_count",
@@ -82,23 +98,23 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
         )  # fmt: skip
     ]
     noisy_ids = [prepared / d / "train_noisy" / "ids.json" for d in datasets]
-    models, logs, evaluations, panels = [], [], [], []
+    models, logs, evaluations, panels, regularized_logs = [], [], [], [], []
     for r in runs:
-        for seed in seeds_for(config, r.dataset):
+        for seed in seeds_for(config, r):
             folder = results / "runs" / str(r) / f"seed{seed}"
             models.append(folder / "model.pt")
             logs.append(folder / "log.csv")
+            if r.head == "tv":
+                regularized_logs.append(folder / "log.csv")
             evaluations.append(folder / "evaluation.csv")
             panels.append(folder / "panels")
     readings = config["evaluation"]["gaussian_readings"]
+    tuned = config["post_tv"]["tune"]["enabled"]
+    tuning = results / "post_tv"
     tables = [
-        results / "tables" / f"table{n}_{r}.{e}"
-        for n, (d, _) in TABLES.items()
-        if d in datasets
-        for r in readings
-        for e in ("md", "tex", "csv")
+        results / "tables" / f"table{n}_{r}.{e}" for n in TABLES for r in readings for e in ("md", "tex", "csv", "html")
     ]
-    figures = [results / "figures" / f"figure{FIGURES[d]}_{d}.{e}" for d in datasets for e in ("png", "pdf")]
+    figures = [results / "figures" / f"figure{n}_{d}.{e}" for d, n in FIGURES.items() for e in ("png", "pdf")]
     figures += [results / "figures" / f"panels_{d}_{t}.png" for d in datasets for t in ("clean", "noisy")]
 
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
@@ -134,22 +150,36 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                     "workflow/rules/train.smk",
                 ],  # fmt: skip
                 "params": _params(train_keys, base, override),
-                "outs": [{p: {"persist": True}} for p in paths(models)] + paths(logs),
+                # persist: `dvc repro` never deletes a trained model or its log; a code change re-runs the
+                # stage's Snakemake command, which does not retrain finished runs (README, DVC section)
+                "outs": [{p: {"persist": True}} for p in paths(models) + paths(logs)],
             },
             "evaluate": {
                 "cmd": f"{run} {targets(evaluations)}",
                 "deps": paths(models)
-                + ["src/tvseg/evaluate.py", "src/tvseg/metrics.py", "workflow/rules/evaluate.smk"],
+                + [
+                    prepared.as_posix(),
+                    "src/tvseg/evaluate.py",
+                    "src/tvseg/metrics.py",
+                    "src/tvseg/tuning.py",
+                    "workflow/rules/evaluate.smk",
+                ],  # fmt: skip
                 "params": _params(["evaluation", "post_tv"], base, override),
-                "outs": paths(evaluations) + paths(panels),
+                # post_tv/<dataset>/runs: the runs that chose post-TV's lambda on validation (the choice
+                # itself, choice.json, is a small fact kept in git)
+                "outs": paths(evaluations)
+                + paths(panels)
+                + [{(tuning / d / "runs").as_posix(): {"persist": True}} for d in (datasets if tuned else [])],
             },
             "report": {
                 "cmd": [
                     f"{run} {(results / 'summary.json').as_posix()} {(results / 'claims.md').as_posix()} "
-                    f"{targets(tables)} {targets(figures)}",
+                    f"{(results / 'claims.html').as_posix()} "
+                    f"{(results / 'lambdas.csv').as_posix()} {targets(tables)} {targets(figures)}",
                     f"{run} --report {(results / 'report.html').as_posix()}",
                 ],
                 "deps": paths(evaluations)
+                + paths(regularized_logs)
                 + [
                     "src/tvseg/report.py",
                     "src/tvseg/claims.py",
@@ -160,7 +190,16 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                 ],  # fmt: skip
                 "outs": [
                     {p: {"cache": False}}
-                    for p in paths([results / "metrics.csv", results / "claims.md", results / "tables"] + other_figures)
+                    for p in paths(
+                        [
+                            results / "metrics.csv",
+                            results / "claims.md",
+                            results / "claims.html",
+                            results / "lambdas.csv",
+                        ]
+                        + [results / "tables"]
+                        + other_figures
+                    )
                 ]
                 # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
                 + [(results / "report.html").as_posix()],

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +34,8 @@ CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHT
 # Encoders expect ImageNet-normalised input, pretrained or not.
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds")
+RUNNING_LOG = "log.running.csv"  # the per-iteration log while training runs; log.csv once it has ended
+LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds", "gap")  # gap: the converged head's reached duality gap
 
 
 class TrainingDivergedError(RuntimeError):
@@ -51,6 +54,7 @@ class TrainSettings:
     tv: dict = field(default_factory=dict)
     lr: float = 1e-4
     lam_lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | poly | cosine (lr_factor)
     momentum: float = 0.9
     weight_decay: float = 0.0
     batch_size: int = 8
@@ -65,6 +69,25 @@ class TrainSettings:
     def fingerprint(self) -> str:
         """What decides the result; a checkpoint from other settings is never resumed."""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+LR_SCHEDULES = ("constant", "poly", "cosine")
+POLY_POWER = 0.9  # the usual exponent of the poly schedule (DeepLab, PSPNet)
+
+
+def lr_factor(schedule: str, iteration: int, iterations: int) -> float:
+    """The learning rate of iteration ``iteration`` (0-based) over the initial one.
+
+    A pure function of the iteration, so resuming from a checkpoint continues the schedule exactly.
+    """
+    progress = iteration / iterations
+    if schedule == "constant":
+        return 1.0
+    if schedule == "poly":
+        return (1.0 - progress) ** POLY_POWER
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {schedule!r}")
 
 
 def validation_ids(train_ids: list[str], count: int, seed: int) -> list[str]:
@@ -129,6 +152,24 @@ def _lam_value(model) -> float:
     return float(lam.detach()) if lam is not None else float("nan")
 
 
+def first_non_finite(model: torch.nn.Module) -> str | None:
+    """The name of the first parameter or buffer (BatchNorm statistics included) holding NaN or inf.
+
+    A blown-up run can keep a finite loss (probabilities are clamped in the loss) while its
+    weights or running statistics overflow; this catches it at the iteration it happens.
+    """
+    for name, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
+
+
+def _gap_value(model) -> str:
+    """The largest relative duality gap the converged head reached in this step ("" for other heads)."""
+    report = getattr(model.head, "last_report", None)
+    return "" if report is None else f"{float(report.relative_gap.max()):.3g}"
+
+
 def _trim_log(log_path: Path, last_iteration: int) -> None:
     """Keep only log rows up to the checkpoint's iteration (the rest will be redone)."""
     if not log_path.exists():
@@ -141,8 +182,25 @@ def _trim_log(log_path: Path, last_iteration: int) -> None:
         writer.writerows(rows)
 
 
-def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress: bool = True) -> Path:
-    """Train one run into ``out_dir``: checkpoint.pt while running, model.pt and log.csv at the end."""
+class TrainingStopped(RuntimeError):
+    """Training was asked to stop (``stop`` was set); a checkpoint of the last finished iteration is kept."""
+
+
+def train(
+    settings: TrainSettings,
+    out_dir: Path,
+    device: str = "auto",
+    progress: bool = True,
+    stop: threading.Event | None = None,
+) -> Path:
+    """Train one run into ``out_dir``: checkpoint.pt and log.running.csv while running, model.pt and
+    log.csv at the end.
+
+    The log is renamed to log.csv only when training ends, so a workflow manager that deletes
+    the outputs of an interrupted job (Snakemake does) never deletes the log of the iterations a
+    resumed run keeps. ``stop``, when set (the CLI sets it when the workflow that started it
+    dies), ends training after the current iteration with a checkpoint of it.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / "model.pt"
@@ -162,16 +220,18 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
         settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
         head=settings.head, tv=TVSettings(**settings.tv), seed=settings.seed,
     ).to(torch_device)  # fmt: skip
+    lr_factor(settings.lr_schedule, 0, settings.iterations)  # an unknown schedule fails before any work
     optimizer = torch.optim.SGD(
         parameter_groups(model, settings.lr, settings.lam_lr),
         momentum=settings.momentum,
         weight_decay=settings.weight_decay,
     )
+    initial_lrs = [group["lr"] for group in optimizer.param_groups]
     weight = None
     if settings.class_weights:
         weight = torch.tensor(CLASS_WEIGHTS[settings.class_weights], dtype=torch.float32, device=torch_device)
 
-    checkpoint_path, log_path = out_dir / "checkpoint.pt", out_dir / "log.csv"
+    checkpoint_path, log_path, finished_log = out_dir / "checkpoint.pt", out_dir / RUNNING_LOG, out_dir / "log.csv"
     start = 0
     if checkpoint_path.exists():
         checkpoint = torch.load(checkpoint_path, map_location=torch_device, weights_only=False)
@@ -197,6 +257,17 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
             checkpoint_path,
         )  # fmt: skip
 
+    def diverged(what: str, iteration: int) -> None:
+        kept = (
+            f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
+            if last_saved
+            else "no checkpoint had been written yet"
+        )
+        raise TrainingDivergedError(
+            f"run {out_dir}: {what} at iteration {iteration + 1}; training stopped and {kept}. "
+            "Lower the learning rate (or lambda's), or check the data."
+        )
+
     new_log = not log_path.exists()
     model.train()
     with (
@@ -215,6 +286,9 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
             log.writeheader()
         for iteration in range(start, settings.iterations):
             tick = time.perf_counter()
+            factor = lr_factor(settings.lr_schedule, iteration, settings.iterations)
+            for group, initial in zip(optimizer.param_groups, initial_lrs, strict=True):
+                group["lr"] = initial * factor
             items = keep[batch_indices(len(keep), settings.batch_size, iteration, settings.seed)]
             images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed)
             images, labels = images.to(torch_device), labels.to(torch_device)
@@ -222,27 +296,29 @@ def train(settings: TrainSettings, out_dir: Path, device: str = "auto", progress
             loss = nll_on_probabilities(model(images), labels, weight=weight, ignore_index=IGNORE_INDEX)
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
-                kept = (
-                    f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
-                    if last_saved
-                    else "no checkpoint had been written yet"
-                )
-                raise TrainingDivergedError(
-                    f"the loss is {loss_value} at iteration {iteration + 1}; training stopped and {kept}. "
-                    "Lower the learning rate (or lambda's), or check the data."
-                )
+                diverged(f"the loss is {loss_value}", iteration)
             loss.backward()
             optimizer.step()
+            bad = first_non_finite(model)
+            if bad is not None:
+                diverged(f"{bad} holds non-finite values after the update", iteration)
             log.writerow(
                 {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
-                 "lr": settings.lr, "seconds": f"{time.perf_counter() - tick:.4f}"}
+                 "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
+                 "gap": _gap_value(model)}
             )  # fmt: skip
             bar.set_postfix(loss=f"{loss_value:.4f}", lam=f"{_lam_value(model):.3f}", refresh=False)
             bar.update(1)
-            if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations:
+            stopping = stop is not None and stop.is_set()
+            if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations or stopping:
                 log_file.flush()
                 save_checkpoint(iteration + 1)
+            if stopping and iteration + 1 < settings.iterations:
+                raise TrainingStopped(
+                    f"run {out_dir}: stopped after iteration {iteration + 1}; run the same command to resume"
+                )
     _atomic_save({"model": model.state_dict(), "settings": asdict(settings), "iterations": settings.iterations}, final)
+    os.replace(log_path, finished_log)
     checkpoint_path.unlink()  # model.pt holds the weights; the optimizer state is no longer needed
     return final
 

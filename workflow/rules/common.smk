@@ -16,8 +16,15 @@ from tvseg.report import FIGURES, TABLES
 min_version("9.0")
 
 
+# The package's validator first: it reads exponent notation (1e-4) as numbers, fills nested
+# defaults and names each bad key in a line; Snakemake's then finds nothing more to say.
+validate_fully(
+    config,
+    sources=", ".join(
+        ["config.yaml"] + [str(f) for f in workflow.overwrite_configfiles or []]
+    ),
+)
 validate(config, "../schemas/config.schema.yaml")
-validate_fully(config)  # the package's validator also fills nested defaults
 
 DATA = Path(config["data_root"])
 PREPARED = Path(config["prepared_root"])
@@ -79,6 +86,38 @@ def train_params(wildcards):
     )
 
 
+def post_tv_choice(dataset):
+    return RESULTS / "post_tv" / dataset / "choice.json"
+
+
+def evaluation_inputs(wildcards):
+    """The model, and for a plain run the post-TV lambda chosen on validation (post_tv.tune)."""
+    run = RunId.parse(wildcards.run)
+    inputs = {"model": run_folder(wildcards.run, wildcards.seed) / "model.pt"}
+    if run.head == "softmax" and config["post_tv"]["tune"]["enabled"]:
+        inputs["post_tv"] = post_tv_choice(run.dataset)
+    return inputs
+
+
+def tuning_params(wildcards):
+    """What the post-TV tuning reads: the plain clean run's settings (seed aside) and post_tv."""
+    plain = RunId(
+        config["datasets"][wildcards.dataset]["architecture"],
+        wildcards.dataset,
+        "clean",
+    )
+    settings = asdict(train_settings(config, plain, 0))
+    settings.pop("seed")
+    return json.dumps(
+        {
+            "train": settings,
+            "post_tv": config["post_tv"],
+            "reading": config["noise"]["gaussian_reading"],
+        },
+        sort_keys=True,
+    )
+
+
 def evaluation_params(wildcards):
     return json.dumps(
         {
@@ -97,35 +136,49 @@ def evaluation_files(dataset=None):
         run_folder(run, seed) / "evaluation.csv"
         for run in RUNS
         if dataset is None or run.dataset == dataset
-        for seed in seeds_for(config, run.dataset)
+        for seed in seeds_for(config, run)
     ]
 
 
 def panel_folders(wildcards):
     return [
-        run_folder(run, seeds_for(config, run.dataset)[0]) / "panels"
+        run_folder(run, seeds_for(config, run)[0]) / "panels"
         for run in RUNS
         if run.dataset == wildcards.dataset and run.train_data == wildcards.train_data
     ]
 
 
-def table_numbers():
-    return [n for n, (dataset, _) in TABLES.items() if dataset in DATASETS]
+def training_logs_of_regularized_runs():
+    return [
+        run_folder(run, seed) / "log.csv"
+        for run in RUNS
+        if run.head == "tv"
+        for seed in seeds_for(config, run)
+    ]
 
 
 def final_outputs():
-    outputs = [RESULTS / "summary.json", RESULTS / "claims.md"]
-    for number in table_numbers():
+    """Every table and figure of the paper (those of datasets not run show the paper's
+    numbers and say why ours are missing), the claims, the learned lambdas, and panels of
+    the datasets that ran."""
+    outputs = [
+        RESULTS / "summary.json",
+        RESULTS / "claims.md",
+        RESULTS / "claims.html",
+        RESULTS / "lambdas.csv",
+    ]
+    for number in TABLES:
         for reading in READINGS:
             outputs += [
                 RESULTS / "tables" / f"table{number}_{reading}.{ext}"
-                for ext in ("md", "tex", "csv")
+                for ext in ("md", "tex", "csv", "html")
             ]
-    for dataset in DATASETS:
+    for dataset, number in FIGURES.items():
         outputs += [
-            RESULTS / "figures" / f"figure{FIGURES[dataset]}_{dataset}.{ext}"
+            RESULTS / "figures" / f"figure{number}_{dataset}.{ext}"
             for ext in ("png", "pdf")
         ]
+    for dataset in DATASETS:
         outputs += [
             RESULTS / "figures" / f"panels_{dataset}_{data}.png"
             for data in ("clean", "noisy")

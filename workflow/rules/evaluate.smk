@@ -1,6 +1,28 @@
+rule tune_post_tv:
+    input:
+        manifest=PREPARED / "{dataset}" / "manifest.json",
+        split=PREPARED / "{dataset}" / "train" / "ids.json",
+    output:
+        post_tv_choice("{dataset}"),
+    log:
+        RESULTS / "logs" / "tune_post_tv/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        runtime=config["resources"]["train_runtime_min"],
+    params:
+        tvseg=TVSEG,
+        settings=tuning_params,
+        folder=lambda wildcards: RESULTS / "post_tv" / wildcards.dataset,
+    shell:
+        "{params.tvseg} tune-post-tv --dataset {wildcards.dataset} --out {params.folder} "
+        "--config $TVSEG_CONFIG --quiet > {log} 2>&1"
+
+
 rule evaluate_model:
     input:
-        model=RESULTS / "runs" / "{run}" / "seed{seed}" / "model.pt",
+        unpack(evaluation_inputs),
     output:
         csv=RESULTS / "runs" / "{run}" / "seed{seed}" / "evaluation.csv",
         panels=directory(RESULTS / "runs" / "{run}" / "seed{seed}" / "panels"),
@@ -14,9 +36,13 @@ rule evaluate_model:
     params:
         tvseg=TVSEG,
         settings=evaluation_params,
+        post_tv=lambda wildcards, input: (
+            f"--post-tv-choice {input.post_tv}" if "post_tv" in input.keys() else ""
+        ),
     shell:
         "{params.tvseg} evaluate --run {wildcards.run} --seed {wildcards.seed} --model {input.model} "
-        "--out {output.csv} --qualitative {output.panels} --config $TVSEG_CONFIG --quiet > {log} 2>&1"
+        "--out {output.csv} --qualitative {output.panels} --config $TVSEG_CONFIG --quiet "
+        "{params.post_tv} > {log} 2>&1"
 
 
 rule collect_metrics:
@@ -32,3 +58,18 @@ rule collect_metrics:
         tvseg=TVSEG,
     shell:
         "{params.tvseg} collect {input} --out {output} > {log} 2>&1"
+
+
+rule collect_lambdas:
+    input:
+        training_logs_of_regularized_runs(),
+    output:
+        RESULTS / "lambdas.csv",
+    log:
+        RESULTS / "logs" / "collect_lambdas.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} lambdas {input} --out {output} --config $TVSEG_CONFIG > {log} 2>&1"

@@ -19,4 +19,4 @@ rule train_model:
         folder=lambda wildcards: run_folder(wildcards.run, wildcards.seed),
     shell:
         "{params.tvseg} train --run {wildcards.run} --seed {wildcards.seed} --out {params.folder} "
-        "--threads {threads} --config $TVSEG_CONFIG > {log} 2>&1"
+        "--threads {threads} --watch-pid $PPID --config $TVSEG_CONFIG > {log} 2>&1"

@@ -226,7 +226,10 @@ class PreparedSplit:
         folder = self.root / split
         if not (folder / "ids.json").is_file():
             available = sorted(p.parent.name for p in self.root.glob("*/ids.json"))
-            raise KeyError(f"{self.root} has no split {split!r}; it has {available}")
+            raise DataError(
+                f"{self.root} has no split {split!r}; it has {available}"
+                + (" (build it with `tvseg noisy-split`)" if split == "train_noisy" else "")
+            )
         self.ids: list[str] = json.loads((folder / "ids.json").read_text())
         self.index = np.load(folder / "index.npy")
         self._images = np.memmap(folder / "images.u8", dtype=np.uint8, mode="r") if len(self.ids) else None

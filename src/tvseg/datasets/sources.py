@@ -219,6 +219,7 @@ def fetch(dataset: str, data_root: Path, mirror: Path | None = None, progress: b
         return tree
     tree = Path(data_root) / "raw" / dataset
     if tree.is_dir():
+        verify_contents(dataset, tree)  # checked again: a tree edited since its download is caught
         return tree
     downloads = Path(data_root) / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
