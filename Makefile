@@ -54,7 +54,7 @@ pull: env                   ## fetch cached data, checkpoints and results (dvc p
 	@mkdir -p .dvc/tmp
 	@if ! $(BIN)/dvc pull > .dvc/tmp/pull.log 2>&1; then \
 	  remote=$$($(BIN)/dvc remote default); \
-	  url=$$($(BIN)/dvc remote list | awk -v r="$$remote" '$$1 == r {print $$2}'); \
+	  url=$$($(BIN)/dvc config "remote.$$remote.url" 2>/dev/null); \
 	  echo "make pull: the DVC remote '$$remote' ($$url) is missing or does not hold this version's data,"; \
 	  echo "checkpoints and results (dvc's own report: .dvc/tmp/pull.log). Either run the pipeline and fill it:"; \
 	  echo "  make reproduce && dvc push"; \

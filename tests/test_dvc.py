@@ -86,7 +86,8 @@ def test_make_pull_without_remote_data_says_what_to_do(tmp_path):
         cwd=clone, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode != 0
-    message = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make")]
+    output = (result.stdout + result.stderr).splitlines()
+    message = [line for line in output if not line.startswith(("make: ***", "make[")) and line.strip()]
     text = "\n".join(message)
     assert "'local'" in text and "tvseg-dvc-remote" in text and "dvc push" in text and "dvc remote modify" in text
     assert len(message) <= 6, text

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED_BEGIN = "<!-- checked numbers: begin -->"
 CHECKED_END = "<!-- checked numbers: end -->"
-NUMBER = re.compile(r"(?<![\w.])[+-]?\d+\.\d+(?![\w.])")
+NUMBER = re.compile(r"(?<![\w.])(?<!Eq\. )[+-]?\d+\.\d+(?![\w.])")  # equation numbers (Eq. 4.1) are not results
 GENERATED = ("*.md", "*.csv", "*.json")
 
 

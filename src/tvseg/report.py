@@ -136,8 +136,8 @@ def table_frame(metrics: pd.DataFrame, paper: pd.DataFrame, table: int, reading:
 def _method_order(methods) -> list[str]:
     def key(name: str):
         # Unet1, Unet1+postTV, RUnet1, then the converged extra RUnet*1 (beyond the paper) last.
-        base = name.replace("+postTV", "").replace("*", "").lstrip("R")
-        return (base, "*" in name, name.startswith("R"), "+postTV" in name)
+        base = _network_of(name).replace("*", "").lstrip("R")
+        return (base, "*" in name, name.startswith("R"), "+postTV" in name, name)
 
     return sorted(set(methods), key=key)
 
