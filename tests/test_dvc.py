@@ -55,7 +55,8 @@ def test_dvc_round_trip_leaves_nothing_to_redo(tmp_path):
     assert "Nothing to be done" in dry
     assert "data/prepared" not in run(second, str(BIN / "dvc"), "status")  # the pulled data matches the lock
     tables = sorted((first / "results" / "quick" / "tables").iterdir())
-    assert len(tables) == 6 * 2 * 4  # Tables 1-6 (md, tex, csv, html) (5-6 without SUN-RGBD: the paper's numbers, ours not run)
+    # Tables 1-6 in md, tex, csv and html (5-6 without SUN-RGBD: the paper's numbers, ours not run)
+    assert len(tables) == 6 * 2 * 4
     for table in tables:
         assert (second / "results" / "quick" / "tables" / table.name).read_bytes() == table.read_bytes()
     assert (second / "results" / "quick" / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt").is_file()
