@@ -67,3 +67,18 @@ def test_learned_lambdas_come_from_the_last_log_row(tmp_path):
         ["RUnet1", 0, 2, 2.0, 1.5],
         ["RUnet2", 3, 2, 2.0, 1.75],
     ]
+
+
+def test_panels_carry_a_legend_of_the_class_colours(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    import tvseg.report as report
+
+    for kind in ("image", "truth", "Unet1", "RUnet1"):
+        (tmp_path / "panels" / "clean").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "panels" / "clean" / f"001__{kind}.png")
+    drawn = []
+    monkeypatch.setattr(report, "_save_figure", lambda fig, *args, **kwargs: drawn.append(fig))
+    report.plot_qualitative([tmp_path / "panels"], tmp_path / "p.png", ("clean",), dataset="wbc")
+    assert [t.get_text() for t in drawn[0].legends[0].get_texts()] == ["background", "cytoplasm", "nucleus"]

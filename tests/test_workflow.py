@@ -64,6 +64,15 @@ def _fresh_paths(tmp_path) -> Path:
     return paths
 
 
+def _wbc_only(path: Path, wbc: str, extra: str = "") -> Path:
+    """Quick-profile overrides: WBC's four variants alone, with ``wbc`` settings."""
+    path.write_text(
+        f"datasets:\n  wbc: {wbc}\n  camvid: {{enabled: false}}\nconverged: {{datasets: []}}\n"
+        f"post_tv: {{tune: {{enabled: false}}}}\n{extra}"
+    )
+    return path
+
+
 def test_paper_settings_dry_run_has_twelve_training_jobs(tmp_path):
     result = snakemake("-n", "--cores", "1", "--configfile", "config.yaml", str(_fresh_paths(tmp_path)))
     counts = job_counts(result.stdout + result.stderr)
@@ -164,11 +173,7 @@ def test_quick_profile_end_to_end(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo")
 def test_a_blown_up_run_never_reaches_evaluation_or_the_tables(tmp_path):
-    exploding = tmp_path / "exploding.yaml"
-    exploding.write_text(
-        "datasets:\n  wbc: {lr: 1e9}\n  camvid: {enabled: false}\nconverged: {datasets: []}\n"
-        "post_tv: {tune: {enabled: false}}\n"
-    )
+    exploding = _wbc_only(tmp_path / "exploding.yaml", "{lr: 1e9}")
     profile_config = ["--configfile", "profiles/quick/tvseg.yaml", str(_fresh_paths(tmp_path)), str(exploding)]
     result = snakemake("--profile", "profiles/quick", *profile_config, "--keep-going", check=False)
     assert result.returncode != 0
@@ -178,3 +183,111 @@ def test_a_blown_up_run_never_reaches_evaluation_or_the_tables(tmp_path):
     assert "run " in logs  # the error names the run folder
     assert not list(results.rglob("evaluation.csv")) and not (results / "metrics.csv").exists()
     assert not (results / "tables").exists() or not list((results / "tables").iterdir())
+
+
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo")
+def test_a_failed_prepare_keeps_the_last_good_data(tmp_path):
+    import os
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR / "segmentation_WBC", mirror / "segmentation_WBC", copy_function=os.symlink)
+    (tmp_path / "mirror.yaml").write_text(f"mirror: {mirror}\n")
+    args = ["--cores", "1", "--configfile", "profiles/quick/tvseg.yaml", str(_fresh_paths(tmp_path))]
+    args.append(str(tmp_path / "mirror.yaml"))
+    wbc = tmp_path / "prepared" / "wbc"
+    snakemake(str(wbc / "manifest.json"), *args)
+    manifest, ids = (wbc / "manifest.json").read_text(), (wbc / "train" / "ids.json").read_text()
+    from tvseg.datasets.sources import expected_contents
+
+    lost = mirror / "segmentation_WBC" / sorted(expected_contents("wbc"))[0]
+    lost.unlink()  # the upstream tree breaks, and a changed setting makes prepare run again
+    (tmp_path / "fewer.yaml").write_text("datasets:\n  wbc: {limit: {test: 2}}\n")
+    result = snakemake(str(wbc / "manifest.json"), *args, str(tmp_path / "fewer.yaml"), check=False)
+    assert result.returncode != 0 and lost.name in (tmp_path / "results/logs/prepare_dataset/wbc.log").read_text()
+    assert (wbc / "manifest.json").read_text() == manifest
+    assert (wbc / "train" / "ids.json").read_text() == ids
+
+
+def _trainers_of(folder: Path) -> list[int]:
+    """Process ids of `tvseg train` processes writing ``folder``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if " train " in text and str(folder) in text:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo")
+def test_a_workflow_killed_with_sigkill_resumes_with_the_same_command(tmp_path):
+    import os
+    import signal
+    import time
+
+    import torch
+
+    long_run = _wbc_only(tmp_path / "long.yaml", "{iterations: 400}", "training: {checkpoint_every: 25}\n")
+    target = "runs/runet_wbc_clean/seed0/model.pt"
+
+    def command(root):
+        root.mkdir()
+        return [str(root / "results" / target), "--profile", "profiles/quick", "--configfile"] + [
+            "profiles/quick/tvseg.yaml",
+            str(_fresh_paths(root)),
+            str(long_run),
+        ]
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    snakemake(*command(whole))
+    args = command(killed)
+    env = {"PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HOME": str(Path.home())}
+    workflow = subprocess.Popen([str(BIN / "snakemake"), *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    folder = killed / "results" / "runs" / "runet_wbc_clean" / "seed0"
+    deadline = time.time() + 300
+    while not (folder / "checkpoint.pt").exists() and time.time() < deadline and workflow.poll() is None:
+        time.sleep(0.05)
+    os.kill(workflow.pid, signal.SIGKILL)
+    workflow.wait()
+    assert (folder / "checkpoint.pt").exists() and not (folder / "model.pt").exists(), "killed too late"
+    deadline = time.time() + 60
+    while _trainers_of(folder) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _trainers_of(folder), "the trainer outlived its workflow"
+
+    again = snakemake(*args)  # the same command: no --unlock, no --rerun-incomplete by hand
+    assert "released the lock" in again.stderr
+    with open(folder / "log.csv") as f:
+        assert [int(line.split(",")[0]) for line in f.readlines()[1:]] == list(range(1, 401))
+    a = torch.load(whole / "results" / target, weights_only=False)["model"]
+    b = torch.load(folder / "model.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path, monkeypatch):
+    import json
+    import os
+    import socket
+
+    from tvseg.workflow_locks import OWNERS, record_owner, release_stale_locks
+
+    dead = subprocess.Popen(["sleep", "0"])
+    dead.wait()
+    live_lock, dead_lock = tmp_path / "locks" / "0.input.lock", tmp_path / "locks" / "1.input.lock"
+    live_lock.parent.mkdir()
+    live_lock.write_text("a\n")
+    dead_lock.write_text("b\n")
+    record_owner(tmp_path, [str(live_lock)])  # this process, taken below for a running Snakemake
+    live = tmp_path / OWNERS / f"{socket.gethostname()}-{os.getpid()}.json"
+    (tmp_path / OWNERS / f"{socket.gethostname()}-{dead.pid}.json").write_text(
+        json.dumps({"host": socket.gethostname(), "pid": dead.pid, "lock_files": [str(dead_lock)]})
+    )
+    import tvseg.workflow_locks as locks
+
+    original = locks._alive
+    monkeypatch.setattr(locks, "_alive", lambda pid: pid == os.getpid() or original(pid))
+    assert release_stale_locks(tmp_path) == [dead.pid]
+    assert live_lock.exists() and live.exists() and not dead_lock.exists()

@@ -156,7 +156,8 @@ def cmd_figure(args) -> None:
 def cmd_panels(args) -> None:
     from tvseg.report import plot_qualitative
 
-    plot_qualitative([Path(p) for p in args.panel_dirs], Path(args.out), tuple(args.conditions), args.images)
+    panel_dirs = [Path(p) for p in args.panel_dirs]
+    plot_qualitative(panel_dirs, Path(args.out), tuple(args.conditions), args.images, dataset=args.dataset)
     print(f"wrote {args.out}")
 
 
@@ -379,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     panels.add_argument("--out", required=True)
     panels.add_argument("--conditions", nargs="+", default=["clean", "gaussian0.05_std", "salt0.01"])
     panels.add_argument("--images", type=int, default=2)
+    panels.add_argument("--dataset", default=None, help="draw a legend of this dataset's class colours")
     panels.set_defaults(func=cmd_panels)
     return parser
 

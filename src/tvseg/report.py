@@ -323,8 +323,16 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width)
 
 
-def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[str, ...], max_images: int = 2) -> None:
-    """Image, truth and each method's label map, rows per condition and image (Figures 1/3/5/7)."""
+def plot_qualitative(
+    panel_dirs: list[Path],
+    out_png: Path,
+    conditions: tuple[str, ...],
+    max_images: int = 2,
+    dataset: str | None = None,
+) -> None:
+    """Image, truth and each method's label map, rows per condition and image (Figures 1/3/5/7);
+    with ``dataset``, a legend of its classes' colours below."""
+    from matplotlib.patches import Patch
     from PIL import Image
 
     from tvseg.evaluate import method_from_panel_kind
@@ -354,6 +362,20 @@ def plot_qualitative(panel_dirs: list[Path], out_png: Path, conditions: tuple[st
         axes[r][0].text(-0.08, 0.5, f"{condition}\n{image_id}", transform=axes[r][0].transAxes, ha="right",
                         va="center", fontsize=7)  # fmt: skip
     fig.tight_layout()
+    if dataset is not None:
+        from tvseg.datasets.specs import get_spec
+
+        spec = get_spec(dataset)
+        handles = [
+            Patch(facecolor=np.asarray(colour) / 255, edgecolor="0.3", linewidth=0.3, label=name)
+            for name, colour in zip(spec.classes, spec.colours, strict=True)
+        ]
+        columns = min(len(handles), max(2, len(kinds) * 2))
+        legend_rows = -(-len(handles) // columns)
+        height = fig.get_figheight()
+        fig.set_figheight(height + 0.25 * legend_rows + 0.1)
+        fig.subplots_adjust(bottom=(0.25 * legend_rows + 0.1) / fig.get_figheight())
+        fig.legend(handles=handles, loc="lower center", ncol=columns, fontsize=7, frameon=False)
     _save_figure(fig, out_png, None, dpi=150)
 
 

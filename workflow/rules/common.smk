@@ -12,6 +12,7 @@ from tvseg.config import RunId, runs_for, seeds_for
 from tvseg.config import validate as validate_fully
 from tvseg.experiment import conditions, train_settings
 from tvseg.report import FIGURES, TABLES
+from tvseg.workflow_locks import forget_owner, record_owner, release_stale_locks
 
 min_version("9.0")
 
@@ -52,6 +53,32 @@ def resolved_config_file():
 
 
 os.environ["TVSEG_CONFIG"] = resolved_config_file()
+
+
+# A run killed with SIGKILL leaves Snakemake's lock behind; release it when its owner is gone,
+# so the same command resumes (README: Resumable training). Only the main process: cluster
+# jobs parse this file too while their workflow runs.
+STATE_DIR = Path(".snakemake")
+if workflow.is_main_process:
+    for pid in release_stale_locks(STATE_DIR):
+        print(
+            f"tvseg: released the lock of Snakemake process {pid}, which is no longer running",
+            file=sys.stderr,
+        )
+
+
+onstart:
+    record_owner(
+        STATE_DIR, list(getattr(workflow.persistence, "_lockfile", {}).values())
+    )
+
+
+onsuccess:
+    forget_owner(STATE_DIR)
+
+
+onerror:
+    forget_owner(STATE_DIR)
 
 
 # The package's CLI through this interpreter, so jobs need no activated environment.

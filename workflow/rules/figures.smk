@@ -40,4 +40,5 @@ rule plot_qualitative_panels:
         tvseg=TVSEG,
         conditions=config["evaluation"]["qualitative_conditions"],
     shell:
-        "{params.tvseg} panels {input} --out {output} --conditions {params.conditions} > {log} 2>&1"
+        "{params.tvseg} panels {input} --out {output} --conditions {params.conditions} "
+        "--dataset {wildcards.dataset} > {log} 2>&1"

@@ -3,7 +3,7 @@ rule make_noisy_split:
         manifest=PREPARED / "{dataset}" / "manifest.json",
         train=PREPARED / "{dataset}" / "train" / "ids.json",
     output:
-        ids=PREPARED / "{dataset}" / "train_noisy" / "ids.json",
+        ids=update(PREPARED / "{dataset}" / "train_noisy" / "ids.json"),  # kept if the job fails
     log:
         RESULTS / "logs" / "make_noisy_split/{dataset}.log",
     conda:

@@ -2,8 +2,11 @@ rule prepare_dataset:
     input:
         record=PREPARED / "sources" / "{dataset}.json",
     output:
-        manifest=PREPARED / "{dataset}" / "manifest.json",
-        train=PREPARED / "{dataset}" / "train" / "ids.json",
+        # update(): Snakemake keeps these while the job runs and restores them if it fails, so a
+        # failed prepare leaves the last good prepared data in place (the command itself swaps
+        # the whole folder only on success).
+        manifest=update(PREPARED / "{dataset}" / "manifest.json"),
+        train=update(PREPARED / "{dataset}" / "train" / "ids.json"),
     log:
         RESULTS / "logs" / "prepare_dataset/{dataset}.log",
     conda:
