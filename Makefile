@@ -7,7 +7,7 @@ CORES ?= all
 PROFILE ?= profiles/cpu
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint
+.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu
 
 env: $(VENV)/.installed
 
@@ -34,6 +34,25 @@ reproduce: env              ## the main job: the CPU-scale reproduction (PROFILE
 	$(BIN)/snakemake --profile $(PROFILE)
 	$(BIN)/snakemake --profile $(PROFILE) --report $$($(BIN)/python -c "from tvseg.config import load_config; import sys; print(load_config('config.yaml', '$(PROFILE)/tvseg.yaml')['results_dir'])")/report.html
 
+BUNDLE ?= data/prepared/gpu/bundle
+
+bundle-gpu: env             ## here: prepare the GPU profile's data and pack it (tvseg bundle) into $(BUNDLE)
+	$(BIN)/snakemake --profile profiles/gpu bundle_prepared_data
+	@mkdir -p results/gpu
+	$(BIN)/python -c "import json; from tvseg.bundle import describe; print(describe(json.load(open('$(BUNDLE)/bundle.json'))))" \
+		| tee results/gpu/bundle.txt
+
+reproduce-gpu:              ## on a GPU box with PyTorch alone (no .venv): every job of the bundle, into results/gpu
+	PYTHONPATH=src $(PYTHON) -m tvseg.cli gpu-run --bundle $(BUNDLE)
+
+estimate-gpu:               ## on the GPU box: time each network and project the profile's and the paper's cost
+	PYTHONPATH=src $(PYTHON) -m tvseg.cli estimate --bundle $(BUNDLE) --out results/gpu/estimate.md
+
+render-gpu: env             ## here, with results/gpu copied back: tables, figures, claims and the report
+	$(BIN)/snakemake --profile profiles/gpu --touch $$(cat results/gpu/gpu-run-outputs.txt)
+	$(BIN)/snakemake --profile profiles/gpu
+	$(BIN)/snakemake --profile profiles/gpu --report results/gpu/report.html
+
 lambda-study: env           ## lambda's scale on a WBC validation split carved from the training set (~30 min)
 	$(BIN)/python -m tvseg.cli lambda-study --config config.yaml --config $(PROFILE)/tvseg.yaml \
 		--dataset wbc --lams 0.5 2 8 --seeds 0 1 --validation-count 12 --quiet
@@ -43,6 +62,7 @@ benchmark: env
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_converged.py
 	$(BIN)/python benchmarks/bench_backward_tol.py
+	$(BIN)/python benchmarks/bench_cuda.py
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks scripts

@@ -2,7 +2,7 @@
 
 Data: fetch, prepare, noisy-split. Training and evaluation: train, evaluate, tune-post-tv,
 lambda-study. Results: collect, lambdas, table, figure, panels, summary, claims, spread.
-DVC: dvc-yaml. Commands that read the configuration take ``--config config.yaml --config
+DVC: dvc-yaml. A GPU box without the workflow: bundle, gpu-run, estimate. Commands that read the configuration take ``--config config.yaml --config
 profiles/X/tvseg.yaml`` (later files override earlier ones).
 """
 
@@ -204,39 +204,28 @@ def _stop_when_gone(pid: int):
 
 
 def cmd_evaluate(args) -> None:
-    from tvseg.config import prepared_dir
-    from tvseg.evaluate import evaluate_run
-    from tvseg.experiment import conditions, run_dir
-    from tvseg.tuning import load_post_tv_choice
+    from tvseg.experiment import evaluate_job
 
     config = load_config(*(args.config or []))
     run = RunId.parse(args.run)
-    folder = run_dir(config, run, args.seed)
-    tuned = load_post_tv_choice(Path(args.post_tv_choice)) if args.post_tv_choice else None
-    out = evaluate_run(
-        Path(args.model) if args.model else folder / "model.pt",
-        prepared_dir(config, run.dataset),
-        Path(args.out) if args.out else folder / "evaluation.csv",
-        conditions(config),
-        noise_seed=config["evaluation"]["seed"],
-        post_tv=config["post_tv"],
-        run=str(run),
-        seed=args.seed,
-        qualitative_dir=Path(args.qualitative) if args.qualitative else None,
-        qualitative_images=config["evaluation"]["qualitative_images"],
-        qualitative_conditions=tuple(config["evaluation"]["qualitative_conditions"]),
+    out = evaluate_job(
+        config, run, args.seed,
+        model=Path(args.model) if args.model else None,
+        out=Path(args.out) if args.out else None,
+        qualitative=Path(args.qualitative) if args.qualitative else None,
+        post_tv_choice=Path(args.post_tv_choice) if args.post_tv_choice else None,
         device=args.device or config["device"],
         progress=not args.quiet,
-        extra_post_tv=tuned,
-    )
+    )  # fmt: skip
     print(f"evaluated {run} (seed {args.seed}): {out}")
 
 
 def cmd_tune_post_tv(args) -> None:
+    from tvseg.experiment import post_tv_choice_path
     from tvseg.tuning import tune_post_tv
 
     config = load_config(*(args.config or []))
-    out = Path(args.out) if args.out else Path(config["results_dir"]) / "post_tv" / args.dataset
+    out = Path(args.out) if args.out else post_tv_choice_path(config, args.dataset).parent
     choice = tune_post_tv(config, args.dataset, out, device=args.device or config["device"], progress=not args.quiet)
     print(f"post-TV lambda for {args.dataset} chosen on validation: {choice['lam']:g} ({out / 'choice.json'})")
 
@@ -251,6 +240,42 @@ def cmd_lambda_study(args) -> None:
         args.validation_count, args.levels, out, device=args.device or config["device"], progress=not args.quiet,
     )  # fmt: skip
     print((out / "summary.md").read_text())
+
+
+def cmd_bundle(args) -> None:
+    from tvseg.bundle import describe, make_bundle
+
+    config = load_config(*(args.config or []))
+    out = Path(args.out) if args.out else Path(config["prepared_root"]) / "bundle"
+    print(describe(make_bundle(config, out, args.part_size)))
+    print(f"wrote {out}")
+
+
+def cmd_gpu_run(args) -> None:
+    import os
+
+    # cuBLAS needs a fixed workspace for the deterministic algorithms training asks for
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    from tvseg.gpu_run import RECORD, gpu_run
+
+    record = gpu_run(Path(args.bundle), Path(args.work), args.device, args.results, progress=not args.quiet)
+    print(f"ran {len(record['jobs'])} jobs on {record['device']} in {record['seconds']:.0f} s; see {RECORD}")
+
+
+def cmd_estimate(args) -> None:
+    from tvseg.estimate import estimate
+
+    if args.bundle:
+        from tvseg.gpu_run import unpack_once
+
+        config = unpack_once(Path(args.bundle), Path(args.work))
+    else:
+        config = load_config(*(args.config or []))
+    text = estimate(config, args.device or config["device"], args.iterations, args.eval_images)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,6 +328,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
+    bundle = _command(commands, "bundle", "pack the prepared data of a profile for a GPU box (checksummed parts)")
+    bundle.add_argument("--out", help="bundle folder (default: <prepared_root>/bundle)")
+    bundle.add_argument("--part-size", default="50M", help="largest part, e.g. 50M or 1G (default: 50M)")
+    _add_config(bundle)
+    bundle.set_defaults(func=cmd_bundle)
+
+    gpu_run = _command(commands, "gpu-run", "unpack a bundle and run every training and evaluation job, no workflow")
+    gpu_run.add_argument("--bundle", required=True, help="folder written by `tvseg bundle`")
+    gpu_run.add_argument("--work", default="work/gpu-run", help="where the data is unpacked (default: work/gpu-run)")
+    gpu_run.add_argument("--device", default="auto", help="auto, cuda, cuda:N or cpu (default: auto)")
+    gpu_run.add_argument("--results", help="results folder (default: the bundled configuration's results_dir)")
+    gpu_run.add_argument("--quiet", action="store_true", help="no progress bars")
+    gpu_run.set_defaults(func=cmd_gpu_run)
+
+    estimate = _command(commands, "estimate", "time a few iterations per network and project the profile's cost")
+    estimate.add_argument("--bundle", help="read the data and configuration from this bundle instead of --config")
+    estimate.add_argument("--work", default="work/gpu-run", help="where a bundle is unpacked (default: work/gpu-run)")
+    estimate.add_argument("--device", help="override the configured device")
+    estimate.add_argument("--iterations", type=int, default=8, help="training iterations timed per network")
+    estimate.add_argument("--eval-images", type=int, default=2, help="test images evaluated per network")
+    estimate.add_argument("--out", help="also write the Markdown here")
+    _add_config(estimate)
+    estimate.set_defaults(func=cmd_estimate)
+
     collect = _command(commands, "collect", "concatenate evaluation CSVs")
     collect.add_argument("inputs", nargs="+")
     collect.add_argument("--out", required=True)

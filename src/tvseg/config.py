@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +40,8 @@ def merge(base: dict, override: dict) -> dict:
 
 
 def _with_defaults(validator_class):
+    import jsonschema  # here, not at the top: a GPU box reading an already validated config needs none
+
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -78,7 +79,9 @@ def validate(config: dict, schema_path: Path = SCHEMA_PATH, sources: str = "the 
     value and what was expected, in a few lines (at most 10 errors)."""
     config.update(_numbers_from_exponent_strings(config))
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    from jsonschema import Draft202012Validator
+
+    validator = _with_defaults(Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
@@ -167,6 +170,11 @@ def runs_for(config: dict) -> list[RunId]:
             for network in networks:
                 runs.append(RunId(network, dataset, train_data))
     return runs
+
+
+def enabled_datasets(config: dict) -> list[str]:
+    """The datasets this configuration runs, in the configuration's order."""
+    return [name for name, settings in config["datasets"].items() if settings.get("enabled", True)]
 
 
 def seeds_for(config: dict, run: RunId) -> list[int]:

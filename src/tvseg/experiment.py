@@ -86,3 +86,41 @@ def conditions(config: dict) -> list[Condition]:
 
 def run_dir(config: dict, run: RunId, seed: int) -> Path:
     return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"
+
+
+def post_tv_choice_path(config: dict, dataset: str) -> Path:
+    return Path(config["results_dir"]) / "post_tv" / dataset / "choice.json"
+
+
+def evaluate_job(
+    config: dict,
+    run: RunId,
+    seed: int,
+    model: Path | None = None,
+    out: Path | None = None,
+    qualitative: Path | None = None,
+    post_tv_choice: Path | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> Path:
+    """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
+    from tvseg.evaluate import evaluate_run
+    from tvseg.tuning import load_post_tv_choice
+
+    folder = run_dir(config, run, seed)
+    return evaluate_run(
+        model or folder / "model.pt",
+        prepared_dir(config, run.dataset),
+        out or folder / "evaluation.csv",
+        conditions(config),
+        noise_seed=config["evaluation"]["seed"],
+        post_tv=config["post_tv"],
+        run=str(run),
+        seed=seed,
+        qualitative_dir=qualitative,
+        qualitative_images=config["evaluation"]["qualitative_images"],
+        qualitative_conditions=tuple(config["evaluation"]["qualitative_conditions"]),
+        device=device,
+        progress=progress,
+        extra_post_tv=load_post_tv_choice(post_tv_choice) if post_tv_choice else None,
+    )

@@ -23,3 +23,19 @@ rule prepare_dataset:
         ),
     shell:
         "{params.tvseg} prepare --dataset {wildcards.dataset} --without-noisy --quiet --config $TVSEG_CONFIG > {log} 2>&1"
+
+
+rule bundle_prepared_data:
+    input:
+        noisy=[PREPARED / dataset / "train_noisy" / "ids.json" for dataset in DATASETS],
+    output:
+        PREPARED / "bundle" / "bundle.json",
+    log:
+        RESULTS / "logs" / "bundle_prepared_data.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+        folder=PREPARED / "bundle",
+    shell:
+        "{params.tvseg} bundle --config $TVSEG_CONFIG --out {params.folder} > {log} 2>&1"

@@ -1,0 +1,161 @@
+"""Every training and evaluation job of a profile, one after another, without Snakemake.
+
+For a GPU box that has PyTorch with CUDA but neither internet nor the workflow's tools:
+
+    PYTHONPATH=src python3 -m tvseg.cli gpu-run --bundle data/bundles/gpu
+
+unpacks the bundle (``tvseg bundle``; checked first), then runs the jobs the workflow would run
+for its configuration (post-TV's validation choice, training, evaluation), in the workflow's
+order and into the workflow's paths under ``results_dir``, through the same functions as the
+CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose outputs exist is skipped, and
+training resumes from its checkpoint, so the same command continues an interrupted run.
+At the end ``<results_dir>/gpu-run.json`` records the device, the versions, each job's time, and
+``gpu-run-outputs.txt`` lists the files made, for ``make render-gpu`` (Snakemake marks them up
+to date with ``--touch`` and renders tables, figures and claims as usual).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tvseg.config import RunId, enabled_datasets, runs_for, seeds_for
+
+RECORD = "gpu-run.json"
+OUTPUTS = "gpu-run-outputs.txt"
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # tune | train | evaluate
+    dataset: str
+    run: RunId | None = None
+    seed: int | None = None
+
+    def __str__(self) -> str:
+        return f"tune post-TV on {self.dataset}" if self.kind == "tune" else f"{self.kind} {self.run} seed {self.seed}"
+
+    def outputs(self, config: dict) -> list[Path]:
+        """The files the workflow's rule for this job declares."""
+        from tvseg.experiment import post_tv_choice_path, run_dir
+
+        if self.kind == "tune":
+            return [post_tv_choice_path(config, self.dataset)]
+        folder = run_dir(config, self.run, self.seed)
+        if self.kind == "train":
+            return [folder / "model.pt", folder / "log.csv"]
+        return [folder / "evaluation.csv", folder / "panels"]
+
+
+def tuned(config: dict, run: RunId) -> bool:
+    """Whether the run's evaluation adds post-TV at the lambda chosen on validation."""
+    return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
+
+
+def planned_jobs(config: dict) -> list[Job]:
+    """The workflow's training and evaluation jobs for ``config``, each after what it needs."""
+    runs = runs_for(config)
+    jobs = [Job("tune", d) for d in enabled_datasets(config) if any(tuned(config, r) for r in runs if r.dataset == d)]
+    jobs += [Job("train", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
+    jobs += [Job("evaluate", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
+    return jobs
+
+
+def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
+    from tvseg.experiment import evaluate_job, post_tv_choice_path, run_dir, train_settings
+
+    if job.kind == "tune":
+        from tvseg.tuning import tune_post_tv
+
+        tune_post_tv(config, job.dataset, post_tv_choice_path(config, job.dataset).parent, device, progress)
+    elif job.kind == "train":
+        from tvseg.train import train
+
+        train(train_settings(config, job.run, job.seed), run_dir(config, job.run, job.seed), device, progress)
+    else:
+        choice = post_tv_choice_path(config, job.dataset) if tuned(config, job.run) else None
+        folder = run_dir(config, job.run, job.seed)
+        evaluate_job(config, job.run, job.seed, qualitative=folder / "panels", post_tv_choice=choice,
+                     device=device, progress=progress)  # fmt: skip
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    from tvseg.train import resolve_device
+
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
+        return f"{torch.cuda.get_device_name(resolved)} ({resolved})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def run_all(config: dict, device: str = "auto", progress: bool = True, say=print) -> dict:
+    """Run every planned job whose outputs are missing; returns (and writes) the run's record."""
+    import torch
+
+    results = Path(config["results_dir"])
+    results.mkdir(parents=True, exist_ok=True)
+    jobs = planned_jobs(config)
+    record = {
+        "device": _device_name(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "encoder_weights": {d: config["datasets"][d].get("encoder_weights") for d in enabled_datasets(config)},
+        "jobs": [],
+    }
+    started = time.perf_counter()
+    for number, job in enumerate(jobs, 1):
+        outputs = job.outputs(config)
+        if all(path.exists() for path in outputs):
+            say(f"[{number}/{len(jobs)}] {job}: done before, skipped")
+            continue
+        say(f"[{number}/{len(jobs)}] {job} ...")
+        begin = time.perf_counter()
+        run_job(job, config, device, progress)
+        seconds = time.perf_counter() - begin
+        record["jobs"].append({"job": str(job), "seconds": round(seconds, 1)})
+        say(f"[{number}/{len(jobs)}] {job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    (results / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    made = [str(path) for job in jobs for path in job.outputs(config)]
+    (results / OUTPUTS).write_text("\n".join(made) + "\n")
+    return record
+
+
+def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
+    """Unpack ``bundle_dir`` under ``work_dir`` (prepared data, packages) unless this very bundle
+    is unpacked there already; returns its configuration, reading data from there."""
+    import yaml
+
+    from tvseg.bundle import CONFIG, MANIFEST, describe, unbundle, verify
+
+    bundle_dir, work_dir = Path(bundle_dir), Path(work_dir)
+    stamp = work_dir / "unpacked-from.json"
+    manifest_text = (bundle_dir / MANIFEST).read_text() if (bundle_dir / MANIFEST).is_file() else None
+    if manifest_text is not None and stamp.is_file() and stamp.read_text() == manifest_text:
+        say(f"{bundle_dir} is unpacked in {work_dir} already")
+        config = yaml.safe_load((bundle_dir / CONFIG).read_text())
+        config["prepared_root"] = str(work_dir / "prepared")
+    else:
+        say(describe(verify(bundle_dir)))
+        config = unbundle(bundle_dir, work_dir / "prepared", site_dir=work_dir / "site")
+        stamp.write_text(manifest_text)
+    try:
+        import segmentation_models_pytorch  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(work_dir / "site"))  # the bundled copy
+    return config
+
+
+def gpu_run(bundle_dir: Path, work_dir: Path, device: str = "auto", results_dir: str | None = None,
+            progress: bool = True, say=print) -> dict:  # fmt: skip
+    """Unpack the bundle (once), then run every job."""
+    config = unpack_once(bundle_dir, work_dir, say)
+    if results_dir:
+        config["results_dir"] = results_dir
+    return run_all(config, device, progress, say)

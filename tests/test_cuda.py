@@ -1,0 +1,81 @@
+"""The layer and the models on CUDA, against the CPU: these run wherever CUDA is present and skip
+with a reason elsewhere (every CI machine). ``benchmarks/bench_cuda.py`` prints the same checks
+with timings and memory ratios."""
+
+import pytest
+import torch
+
+from tvseg.layers import tv_relu, tv_softmax
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (none here)"),
+]
+
+TOLERANCE = {torch.float32: 2e-5, torch.float64: 1e-10}
+
+
+def _inputs(dtype, seed=0, shape=(2, 5, 40, 56)):
+    g = torch.Generator().manual_seed(seed)
+    return 3 * torch.randn(shape, generator=g, dtype=dtype), torch.randn(shape, generator=g, dtype=dtype)
+
+
+def _forward_backward(fn, x, weights, lam):
+    x = x.clone().requires_grad_()
+    lam = lam.clone().requires_grad_()
+    out = fn(x, lam)
+    (out * weights).sum().backward()
+    return out.detach().cpu(), x.grad.cpu(), lam.grad.cpu()
+
+
+CASES = {
+    "fused, 20 iterations": lambda x, lam: tv_softmax(x, lam, 0.2, 20, implementation="fused"),
+    "eager, 20 iterations": lambda x, lam: tv_softmax(x, lam, 0.2, 20, implementation="eager"),
+    "converged, fista": lambda x, lam: tv_softmax(x, lam, tol=1e-4, method="fista"),
+    "converged, plain": lambda x, lam: tv_softmax(x, lam, tol=1e-4, max_iters=5000, method="plain"),
+    "tv_relu, 10 iterations": lambda x, lam: tv_relu(x, lam, 0.1, 10),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_implementation_agrees_with_the_cpu(case, dtype):
+    x, weights = _inputs(dtype)
+    lam = torch.tensor(2.0, dtype=dtype)
+    cpu = _forward_backward(CASES[case], x, weights, lam)
+    gpu = _forward_backward(CASES[case], x.cuda(), weights.cuda(), lam.cuda())
+    # converged: both solved to the same gap, not the same iterate, so compare at the solver's tolerance
+    tolerance = 1e-3 if case.startswith("converged") else TOLERANCE[dtype]
+    for name, a, b in zip(("output", "d/dx", "d/dlambda"), cpu, gpu, strict=True):
+        scale = max(1.0, float(a.abs().max()))
+        assert float((a - b).abs().max()) <= tolerance * scale, f"{case} {dtype} {name}"
+
+
+def test_memory_for_backward_does_not_grow_with_iterations():
+    x = torch.randn(4, 11, 360, 480, device="cuda")
+
+    def peak(iters):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        logits = x.clone().requires_grad_()
+        tv_softmax(logits, 1.0, 0.25, iters).sum().backward()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+
+    one, fifty = peak(1), peak(50)
+    assert fifty <= 1.5 * one, f"T=50 takes {fifty / one:.2f}x the peak memory of T=1"
+
+
+@pytest.mark.parametrize("architecture, encoder", [("unet", "vgg13"), ("segnet", "vgg16_bn")])
+def test_a_training_step_of_both_heads_runs_on_cuda(architecture, encoder):
+    from tvseg.losses import nll_on_probabilities
+    from tvseg.models import build_model
+
+    images = torch.randn(2, 3, 96, 128, device="cuda")
+    target = torch.randint(0, 4, (2, 96, 128), device="cuda")
+    for head in ("softmax", "tv"):
+        model = build_model(architecture, 4, encoder, None, head=head, seed=0).cuda().train()
+        loss = nll_on_probabilities(model(images), target)
+        loss.backward()
+        assert torch.isfinite(loss) and all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())

@@ -1,0 +1,170 @@
+"""The GPU path without a GPU: the bundle, the workflow-free run, the estimate, the gpu profile."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tvseg.bundle import BundleError, make_bundle, parse_size, unbundle, verify
+from tvseg.config import load_config
+from tvseg.gpu_run import planned_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+MIRROR = ROOT.parent / "shared" / "datasets"
+BIN = Path(sys.executable).parent
+needs_mirror = pytest.mark.skipif(
+    not MIRROR.is_dir(), reason="the dataset mirror ../shared/datasets is not beside the repo"
+)
+
+
+def _tiny_config(tmp_path: Path) -> dict:
+    """The quick profile on WBC alone, with its paths under ``tmp_path``."""
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(
+        f"data_root: {tmp_path / 'data'}\nprepared_root: {tmp_path / 'prepared'}\nresults_dir: {tmp_path / 'results'}\n"
+        "datasets: {camvid: {enabled: false}}\nconverged: {datasets: []}\n"
+    )
+    return load_config(ROOT / "config.yaml", ROOT / "profiles/quick/tvseg.yaml", paths)
+
+
+def _prepare(config: dict) -> None:
+    from tvseg.datasets import fetch, make_noisy_split, prepare_dataset
+    from tvseg.experiment import prepare_settings
+
+    tree = fetch("wbc", Path(config["data_root"]), mirror=MIRROR)
+    settings = prepare_settings(config, "wbc")
+    folder = prepare_dataset("wbc", tree, Path(config["prepared_root"]) / "wbc", settings, progress=False)
+    make_noisy_split(folder, settings.noisy)
+
+
+@needs_mirror
+def test_a_bundle_round_trips_in_parts_and_refuses_a_corrupt_part(tmp_path):
+    config = _tiny_config(tmp_path)
+    _prepare(config)
+    manifest = make_bundle(config, tmp_path / "bundle", part_size="64k")
+    parts = manifest["datasets"]["wbc"]["parts"]
+    assert len(parts) > 1 and all(p["bytes"] <= 64 * 1024 for p in parts)
+    assert manifest["datasets"]["wbc"]["bytes"] < manifest["datasets"]["wbc"]["prepared_bytes"]
+    assert not any("train_noisy" in p["file"] for p in parts)
+    unpacked = unbundle(tmp_path / "bundle", tmp_path / "there", site_dir=tmp_path / "site")
+    assert unpacked["prepared_root"] == str(tmp_path / "there")
+    original, copy = Path(config["prepared_root"]) / "wbc", tmp_path / "there" / "wbc"
+    files = sorted(p.relative_to(original) for p in original.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(copy) for p in copy.rglob("*") if p.is_file())
+    assert all((original / f).read_bytes() == (copy / f).read_bytes() for f in files)  # the noisy set too
+    assert (tmp_path / "site" / "segmentation_models_pytorch" / "__init__.py").is_file()
+
+    part = tmp_path / "bundle" / parts[1]["file"]
+    data = bytearray(part.read_bytes())
+    data[100] ^= 1
+    part.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=parts[1]["file"]):
+        verify(tmp_path / "bundle")
+    part.unlink()
+    with pytest.raises(BundleError, match="missing"):
+        unbundle(tmp_path / "bundle", tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()  # nothing written from a bad bundle
+
+
+def test_part_sizes_read_as_bytes():
+    assert (
+        parse_size("50M") == 50 * 2**20 and parse_size("1.5G") == int(1.5 * 2**30) and parse_size("500k") == 500 * 1024
+    )
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size("fifty")
+
+
+def test_the_workflow_free_run_plans_the_workflows_jobs():
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
+    jobs = planned_jobs(config)
+    kinds = [job.kind for job in jobs]
+    assert kinds.count("train") == 16 and kinds.count("evaluate") == 16 and kinds.count("tune") == 2
+    first = {job.kind: i for i, job in reversed(list(enumerate(jobs)))}
+    assert first["tune"] < first["train"] < first["evaluate"]  # each after what it needs
+
+
+def test_gpu_profile_runs_the_eight_variants_at_paper_resolution(tmp_path):
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
+    assert config["datasets"]["wbc"]["size"] is None and config["datasets"]["camvid"]["size"] is None  # as published
+    assert config["datasets"]["wbc"]["encoder"] == "vgg13" and config["datasets"]["camvid"]["encoder"] == "vgg16_bn"
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(f"data_root: {tmp_path}/d\nprepared_root: {tmp_path}/p\nresults_dir: {tmp_path}/r\n")
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "--profile", "profiles/gpu", "-n", "--configfile", "profiles/gpu/tvseg.yaml", str(paths)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    trained = sorted(set(__import__("re").findall(r"runs/(\w+)/seed\d/model\.pt", result.stdout)))
+    assert trained == sorted(
+        f"{n}_{d}_{t}" for n, d in (("unet", "wbc"), ("runet", "wbc"), ("segnet", "camvid"), ("rsegnet", "camvid"))
+        for t in ("clean", "noisy")
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@needs_mirror
+def test_the_gpu_path_at_tiny_size_on_the_cpu(tmp_path):
+    """bundle -> gpu-run (--device cpu, no workflow) -> the workflow renders; the weights match a workflow run."""
+    config = _tiny_config(tmp_path)
+    _prepare(config)
+    cli = [sys.executable, "-m", "tvseg.cli"]
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(
+        "\n".join(f"{k}: {config[k]}" for k in ("data_root", "prepared_root", "results_dir"))
+        + "\ndatasets: {camvid: {enabled: false}}\nconverged: {datasets: []}\n"
+    )
+    configs = ["--config", "config.yaml", "--config", "profiles/quick/tvseg.yaml", "--config", str(overrides)]
+    subprocess.run([*cli, "bundle", *configs, "--out", str(tmp_path / "bundle"), "--part-size", "100k"], cwd=ROOT,
+                   check=True)  # fmt: skip
+    # the GPU box: the bundle, the package and torch; a fresh folder for the data
+    run = subprocess.run([*cli, "gpu-run", "--bundle", str(tmp_path / "bundle"), "--work", str(tmp_path / "box"),
+                          "--device", "cpu", "--quiet"], check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    record = json.loads((results / "gpu-run.json").read_text())
+    assert record["device"].startswith("cpu") and len(record["jobs"]) == 1 + 4 + 4  # tune, train, evaluate
+    again = subprocess.run([*cli, "gpu-run", "--bundle", str(tmp_path / "bundle"), "--work", str(tmp_path / "box"),
+                            "--device", "cpu", "--quiet"], check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert "unpacked in" in again.stdout and json.loads((results / "gpu-run.json").read_text())["jobs"] == []
+
+    # back home: the workflow takes the results as its own and renders them
+    smk = [str(BIN / "snakemake"), "--cores", "2", "--configfile", "profiles/quick/tvseg.yaml", str(overrides)]
+    outputs = (results / "gpu-run-outputs.txt").read_text().split()
+    subprocess.run([smk[0], *outputs, "--touch", *smk[1:]], cwd=ROOT, check=True, capture_output=True)
+    plan = subprocess.run([*smk, "-n"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    jobs = plan.split("Job stats:")[1].split("Reasons:")[0]
+    assert "train_model" not in jobs and "evaluate_model" not in jobs and "tune_post_tv" not in jobs
+    assert "render_table" in jobs
+    subprocess.run(smk, cwd=ROOT, check=True, capture_output=True)
+    assert (results / "tables" / "table1_variance.md").read_text().count("| ours ") >= 4
+    assert (results / "claims.md").exists() and (results / "figures" / "figure2_wbc.png").exists()
+
+    # the same training through the workflow's own job gives the same weights
+    other = subprocess.run([*cli, "train", "--run", "runet_wbc_noisy", "--seed", "0", "--out", str(tmp_path / "wf"),
+                            "--quiet", *configs], check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert other.returncode == 0, other.stderr[-2000:]
+    a = torch.load(results / "runs/runet_wbc_noisy/seed0/model.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "wf" / "model.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+@needs_mirror
+def test_the_estimate_projects_the_profile_and_the_paper(tmp_path):
+    from tvseg.estimate import estimate
+
+    config = _tiny_config(tmp_path)
+    _prepare(config)
+    text = estimate(config, "cpu", iterations=3, eval_images=1)
+    assert "| wbc | unet |" in text and "| wbc | runet |" in text
+    assert "## This profile:" in text and "## The paper's schedule" in text and "| 20000 |" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: the benchmark measures")
+def test_the_cuda_benchmark_says_it_skipped_without_cuda():
+    result = subprocess.run([sys.executable, "benchmarks/bench_cuda.py"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0 and "no CUDA device here; nothing measured" in result.stdout
