@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from tvseg.layers import TVSoftmax, certificate, solve, tv_softmax
-from tvseg.layers._functional import div, grad, project_unit_disk
 from tvseg.layers._implicit import pack_bits, unpack_bits
+from tvseg.layers._operators import div, grad, project_unit_disk
 from tvseg.profiling import saved_tensor_bytes
 
 

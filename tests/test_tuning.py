@@ -1,14 +1,8 @@
 import pandas as pd
 
 from tvseg.config import load_config
-from tvseg.tuning import (
-    POST_TV_TUNED_SUFFIX,
-    _study_config,
-    best_post_tv_lambda,
-    load_post_tv_choice,
-    post_tv_settings,
-    summary_markdown,
-)
+from tvseg.evaluate import POST_TV_TUNED_SUFFIX, load_post_tv_choice
+from tvseg.tuning import _study_config, best_post_tv_lambda, post_tv_settings, summary_markdown
 
 
 def test_study_keeps_step_times_lambda_and_holds_images_out():

@@ -164,7 +164,8 @@ def cmd_panels(args) -> None:
 def cmd_train(args) -> None:
     import torch
 
-    from tvseg.experiment import run_dir, train_settings
+    from tvseg.config import run_dir
+    from tvseg.experiment import train_settings
     from tvseg.train import train
 
     if args.threads:
@@ -221,7 +222,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_tune_post_tv(args) -> None:
-    from tvseg.experiment import post_tv_choice_path
+    from tvseg.config import post_tv_choice_path
     from tvseg.tuning import tune_post_tv
 
     config = load_config(*(args.config or []))
@@ -282,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    datasets = ["wbc", "camvid", "sunrgbd"]
+    from tvseg.paper import DATASETS
+
+    datasets = list(DATASETS)
     fetch = _command(commands, "fetch", "download a dataset (or check the mirror's copy)")
     fetch.add_argument("--dataset", required=True, choices=datasets)
     fetch.add_argument("--record", help="write where the upstream tree is to this JSON file")

@@ -14,15 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from tvseg.paper import CONVERGED_NAMES, NETWORK_NAMES, TRAIN_DATA
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-
-# One readable id per experiment: {network}_{dataset}_{training data}, e.g. runet_wbc_noisy.
-TRAIN_DATA = ("clean", "noisy")
-PAPER_NAMES = {"unet": "Unet", "runet": "RUnet", "segnet": "Segnet", "rsegnet": "RSegnet"}
-# Extras beyond the paper (never mixed into its eight): the TV head solved to convergence.
-CONVERGED_NAMES = {"runetstar": "RUnet*", "rsegnetstar": "RSegnet*"}
-NETWORK_NAMES = {**PAPER_NAMES, **CONVERGED_NAMES}
 
 
 class ConfigError(ValueError):
@@ -187,6 +182,17 @@ def dataset_settings(config: dict, dataset: str) -> dict:
     if dataset not in config["datasets"]:
         raise ConfigError(f"dataset {dataset!r} is not configured; configured: {sorted(config['datasets'])}")
     return config["datasets"][dataset]
+
+
+def run_dir(config: dict, run: RunId | str, seed: int | str) -> Path:
+    """A run's folder (model.pt, log.csv, evaluation.csv, panels/): the one place it is spelled.
+    The workflow passes the wildcards ``"{run}"`` and ``"{seed}"`` to get its file patterns."""
+    return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"
+
+
+def post_tv_choice_path(config: dict, dataset: str) -> Path:
+    """Where ``tune_post_tv`` writes post-TV's lambda chosen on validation."""
+    return Path(config["results_dir"]) / "post_tv" / dataset / "choice.json"
 
 
 def prepared_dir(config: dict, dataset: str) -> Path:

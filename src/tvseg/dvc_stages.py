@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import load_config, runs_for, seeds_for
-from tvseg.report import FIGURES, TABLES
+from tvseg.config import load_config, run_dir, runs_for, seeds_for
+from tvseg.paper import FIGURES, TABLES
 
 
 def _has(tree: dict, dotted: str) -> bool:
@@ -101,7 +101,7 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
     models, logs, evaluations, panels, regularized_logs = [], [], [], [], []
     for r in runs:
         for seed in seeds_for(config, r):
-            folder = results / "runs" / str(r) / f"seed{seed}"
+            folder = run_dir(config, r, seed)
             models.append(folder / "model.pt")
             logs.append(folder / "log.csv")
             if r.head == "tv":

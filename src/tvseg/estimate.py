@@ -57,9 +57,8 @@ def measure(config: dict, device: str, iterations: int = 8, eval_images: int = 2
 
 
 def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
-    from tvseg.evaluate import evaluate_run
+    from tvseg.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
     from tvseg.experiment import conditions
-    from tvseg.tuning import POST_TV_TUNED_SUFFIX
 
     tuned = {POST_TV_TUNED_SUFFIX: {k: config["post_tv"][k] for k in ("lam", "step", "iters")}}
     evaluate_run(

@@ -12,6 +12,7 @@ metric, value.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,9 @@ def evaluate_run(
     heads = {paper_name: model.head}
     truth_roughness = []  # RE of the ground truth: the reference row of the RE tables
     if settings.head == "softmax":
-        posts = {"": post_tv or {"lam": 1.0, "step": 0.25, "iters": 100}, **(extra_post_tv or {})}
+        if post_tv is None:  # its settings live in the configuration alone (post_tv), not here
+            raise ValueError(f"{model_path} is a plain network: its evaluation adds post-TV; pass post_tv")
+        posts = {"": post_tv, **(extra_post_tv or {})}
         for suffix, post in posts.items():
             heads[f"{paper_name}+postTV{suffix}"] = TVSoftmax(
                 lam=post["lam"], step=post["step"], eval_iters=post["iters"], learn_lam=False
@@ -166,6 +169,15 @@ def evaluate_run(
             writer.writerow({**row, "value": f"{row['value']:.6g}"})
     tmp.replace(out_csv)
     return out_csv
+
+
+POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
+
+
+def load_post_tv_choice(path: Path) -> dict[str, dict]:
+    """The extra post-TV head of ``evaluate_run`` from a choice.json written by ``tune_post_tv``."""
+    choice = json.loads(Path(path).read_text())
+    return {POST_TV_TUNED_SUFFIX: {key: choice[key] for key in ("lam", "step", "iters")}}
 
 
 def panel_file_kind(method: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.config import RunId, dataset_settings, prepared_dir
+from tvseg.config import RunId, dataset_settings, prepared_dir, run_dir
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
 from tvseg.evaluate import Condition, expand_conditions
@@ -84,14 +84,6 @@ def conditions(config: dict) -> list[Condition]:
     )
 
 
-def run_dir(config: dict, run: RunId, seed: int) -> Path:
-    return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"
-
-
-def post_tv_choice_path(config: dict, dataset: str) -> Path:
-    return Path(config["results_dir"]) / "post_tv" / dataset / "choice.json"
-
-
 def evaluate_job(
     config: dict,
     run: RunId,
@@ -104,8 +96,7 @@ def evaluate_job(
     progress: bool = True,
 ) -> Path:
     """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
-    from tvseg.evaluate import evaluate_run
-    from tvseg.tuning import load_post_tv_choice
+    from tvseg.evaluate import evaluate_run, load_post_tv_choice
 
     folder = run_dir(config, run, seed)
     return evaluate_run(

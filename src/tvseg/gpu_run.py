@@ -41,7 +41,7 @@ class Job:
 
     def outputs(self, config: dict) -> list[Path]:
         """The files the workflow's rule for this job declares."""
-        from tvseg.experiment import post_tv_choice_path, run_dir
+        from tvseg.config import post_tv_choice_path, run_dir
 
         if self.kind == "tune":
             return [post_tv_choice_path(config, self.dataset)]
@@ -66,7 +66,8 @@ def planned_jobs(config: dict) -> list[Job]:
 
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
-    from tvseg.experiment import evaluate_job, post_tv_choice_path, run_dir, train_settings
+    from tvseg.config import post_tv_choice_path, run_dir
+    from tvseg.experiment import evaluate_job, train_settings
 
     if job.kind == "tune":
         from tvseg.tuning import tune_post_tv

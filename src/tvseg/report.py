@@ -17,19 +17,14 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from tvseg.metrics import GROUND_TRUTH  # noqa: E402
+from tvseg.paper import (  # noqa: E402
+    DATASET_NAMES,
+    METRIC_NAMES,
+    PAPER_RESULTS,
+    TABLE_COLUMNS,
+    TABLES,
+)
 
-PAPER_RESULTS = Path(__file__).parent / "reference" / "paper_results.csv"
-TABLE_COLUMNS = (
-    ("clean", 0.0), ("gaussian", 0.01), ("gaussian", 0.03), ("gaussian", 0.05), ("gaussian", 0.07),
-    ("gaussian", 0.09), ("pepper", 0.01), ("salt", 0.01),
-)  # fmt: skip
-TABLES = {  # table -> (dataset, training data)
-    1: ("wbc", "clean"), 2: ("wbc", "noisy"), 3: ("camvid", "clean"),
-    4: ("camvid", "noisy"), 5: ("sunrgbd", "clean"), 6: ("sunrgbd", "noisy"),
-}  # fmt: skip
-FIGURES = {"wbc": 2, "camvid": 4, "sunrgbd": 6}
-METRIC_NAMES = {"miou": "mIoU", "accuracy": "Accuracy", "re": "RE"}
-DATASET_NAMES = {"wbc": "WBC", "camvid": "CamVid", "sunrgbd": "SUN-RGBD"}
 NOT_RUN = "not run"
 NOT_RUN_WHY = {  # why a table or figure may have no results of ours, and how to fill it
     "sunrgbd": "SUN-RGBD cannot be downloaded on the machine these results come from (no internet access); "

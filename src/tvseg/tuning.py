@@ -19,7 +19,7 @@ import pandas as pd
 from tvseg.config import RunId, prepared_dir, seeds_for
 from tvseg.evaluate import Condition, evaluate_run
 from tvseg.experiment import train_settings
-from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND
+from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
 from tvseg.train import PreparedSplit, train, validation_ids
 
 
@@ -85,9 +85,6 @@ def lambda_study(
     return scores
 
 
-POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
-
-
 def post_tv_settings(post_tv: dict, lam: float) -> dict:
     """Post-TV's head at ``lam``: the configured step, lowered where step*lam would exceed the bound."""
     return {"lam": lam, "step": min(post_tv["step"], SOFTMAX_STEP_LAM_BOUND / lam), "iters": post_tv["iters"]}
@@ -136,12 +133,6 @@ def best_post_tv_lambda(scores: pd.DataFrame) -> tuple[float, pd.Series]:
     lams = miou["method"].str.extract(r"\+postTV\(lam=([^)]+)\)")[0].astype(float)
     mean = miou.assign(lam=lams).groupby("lam")["value"].mean()
     return float(mean.idxmax()), mean
-
-
-def load_post_tv_choice(path: Path) -> dict[str, dict]:
-    """The extra post-TV head of ``evaluate_run`` from a choice.json written by ``tune_post_tv``."""
-    choice = json.loads(Path(path).read_text())
-    return {POST_TV_TUNED_SUFFIX: {key: choice[key] for key in ("lam", "step", "iters")}}
 
 
 def _final_lam(log_csv: Path) -> float:

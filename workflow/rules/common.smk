@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 from snakemake.utils import min_version, validate
 
-from tvseg.config import RunId, runs_for, seeds_for
+from tvseg.config import RunId, post_tv_choice_path, run_dir, runs_for, seeds_for
 from tvseg.config import validate as validate_fully
 from tvseg.experiment import conditions, train_settings
-from tvseg.report import FIGURES, TABLES
+from tvseg.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
 from tvseg.workflow_locks import forget_owner, record_owner, release_stale_locks
 
 min_version("9.0")
@@ -86,14 +86,14 @@ TVSEG = f"{sys.executable} -m tvseg.cli"
 
 
 wildcard_constraints:
-    dataset="wbc|camvid|sunrgbd",
+    dataset="|".join(PAPER_DATASETS),
     run="[a-z]+_[a-z]+_(clean|noisy)",
     seed=r"\d+",
     reading="std|variance",
 
 
 def run_folder(run, seed):
-    return RESULTS / "runs" / str(run) / f"seed{seed}"
+    return run_dir(config, run, seed)
 
 
 def train_inputs(wildcards):
@@ -114,7 +114,7 @@ def train_params(wildcards):
 
 
 def post_tv_choice(dataset):
-    return RESULTS / "post_tv" / dataset / "choice.json"
+    return post_tv_choice_path(config, dataset)
 
 
 def evaluation_inputs(wildcards):

@@ -14,7 +14,7 @@ rule tune_post_tv:
     params:
         tvseg=TVSEG,
         settings=tuning_params,
-        folder=lambda wildcards: RESULTS / "post_tv" / wildcards.dataset,
+        folder=lambda wildcards: post_tv_choice(wildcards.dataset).parent,
     shell:
         "{params.tvseg} tune-post-tv --dataset {wildcards.dataset} --out {params.folder} "
         "--config $TVSEG_CONFIG --quiet > {log} 2>&1"
@@ -24,8 +24,8 @@ rule evaluate_model:
     input:
         unpack(evaluation_inputs),
     output:
-        csv=RESULTS / "runs" / "{run}" / "seed{seed}" / "evaluation.csv",
-        panels=directory(RESULTS / "runs" / "{run}" / "seed{seed}" / "panels"),
+        csv=run_folder("{run}", "{seed}") / "evaluation.csv",
+        panels=directory(run_folder("{run}", "{seed}") / "panels"),
     log:
         RESULTS / "logs" / "evaluate_model/{run}_seed{seed}.log",
     conda:

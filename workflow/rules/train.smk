@@ -2,8 +2,8 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=RESULTS / "runs" / "{run}" / "seed{seed}" / "model.pt",
-        log_csv=RESULTS / "runs" / "{run}" / "seed{seed}" / "log.csv",
+        model=run_folder("{run}", "{seed}") / "model.pt",
+        log_csv=run_folder("{run}", "{seed}") / "log.csv",
     log:
         RESULTS / "logs" / "train_model/{run}_seed{seed}.log",
     conda:

@@ -6,7 +6,7 @@ process, order or machine.
 
 ``gaussian_reading`` says what the paper's sigma means: ``"std"`` (a standard deviation, as the
 text says) or ``"variance"`` (MATLAB ``imnoise``'s convention, standard deviation sqrt(sigma)),
-which measurements suggest the paper used (``../shared/notes/measured.md``).
+which the measurements in ``results/README.md`` suggest the paper used.
 """
 
 from __future__ import annotations

@@ -29,7 +29,3 @@ def choose(ids: list[str], count: int, seed: int) -> list[str]:
 def load_split_file(path: Path) -> dict[str, list[str]]:
     data = json.loads(Path(path).read_text())
     return {name: list(ids) for name, ids in data["splits"].items()}
-
-
-def write_split_file(path: Path, splits: dict[str, list[str]], **provenance) -> None:
-    Path(path).write_text(json.dumps({**provenance, "splits": splits}, indent=1) + "\n")

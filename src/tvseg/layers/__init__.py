@@ -1,14 +1,13 @@
 """TV-regularized activations: functional forms and thin modules."""
 
-from tvseg.layers._functional import (
+from tvseg.layers._functional import tv_relu, tv_softmax
+from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
     convergent_step,
     div,
     grad,
     project_unit_disk,
     tv_energy,
-    tv_relu,
-    tv_softmax,
 )
 from tvseg.layers._solver import (
     DEFAULT_MAX_ITERS,

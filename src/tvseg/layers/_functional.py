@@ -1,149 +1,36 @@
-"""Pure functions of the TV-regularized activations (Jia, Liu & Tai, sections 3.2-3.5).
-
-Conventions (Chambolle 2004), held exactly everywhere in this package:
-
-* ``grad(u)`` is forward differences, zero on the last row and column. It returns the two
-  components stacked in a new dimension just before the spatial ones: ``(..., 2, H, W)``,
-  component 0 along rows (H), component 1 along columns (W).
-* ``div`` is the negative adjoint of ``grad``: ``<grad u, p> = -<u, div p>``.
-* The dual variable ``eta`` holds one 2-vector per pixel and class; ``project_unit_disk``
-  projects each of them onto the unit disk (Eq. 3.9).
-
-The regularized softmax (Eq. 3.8, the issue's projected form) starts from ``eta = 0`` and
-``A = softmax(o)``; each iteration does::
-
-    eta <- P_B(eta - step * grad(A))
-    A   <- softmax_C(o - lam * div(eta))
-
-``step`` is the paper's tau*lambda (section 3.5). With ``iters=1`` this is Eq. 3.21.
-
-Convergence. The iteration is projected gradient ascent on the dual of Eq. 3.4 with an
-effective step ``step / lam`` against a gradient whose Lipschitz constant is
-``lam**2 * ||div||**2 * ||S'|| <= lam**2 * 8 * 1/2``. It therefore converges for
-``step * lam <= 0.5`` and oscillates beyond (measured: ``../shared/notes/measured.md``).
-For the ReLU (slope <= 1) the bound is ``step * lam <= 0.25``. ``convergent_step`` shrinks a
-step into that range for a given (possibly learned) lambda.
+"""The public TV-regularized activations: ``tv_softmax`` and ``tv_relu`` check their arguments and
+dispatch to an implementation (eager autograd and the pure operators in ``_operators``, the fused
+fixed-iteration path in ``_fused``, the converged solver with its implicit backward in
+``_implicit``/``_solver``). Imports run one way: this module imports the implementations, which
+import ``_operators`` only.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-SOFTMAX_STEP_LAM_BOUND = 0.5
-RELU_STEP_LAM_BOUND = 0.25
-# Step * lambda may exceed the bound by this much (rounding of a step computed as bound / lam).
-_BOUND_SLACK = 1e-6
-# CG's relative residual in the implicit backward. Measured (benchmarks/bench_backward_tol.py) at
-# lambda 0.5, 2 and 8 on random and on trained WBC logits: at 1e-4 the gradient's cosine to the
-# exact one is >= 0.9998 and dL/dlambda within 0.05 % (2e-3 absolute where it is ~0); at 1e-3
-# the cosine fell to 0.989 and at 1e-2 to 0.62 (random logits, lambda 8). Documented as: cosine
-# >= 0.999 and dL/dlambda within 1 % (or 0.01 absolute); tests/test_implicit.py holds it.
-DEFAULT_BACKWARD_TOL = 1e-4
-HALF_PRECISION = (torch.float16, torch.bfloat16)
-
-
-def grad(u: Tensor) -> Tensor:
-    """Forward differences of ``u`` (..., H, W) -> (..., 2, H, W), zero on the last row/column."""
-    d_rows = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
-    d_cols = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1, 0, 0))
-    return torch.stack((d_rows, d_cols), dim=-3)
-
-
-def div(p: Tensor) -> Tensor:
-    """Discrete divergence (..., 2, H, W) -> (..., H, W), the negative adjoint of :func:`grad`."""
-    p_rows = p[..., 0, :-1, :]
-    p_cols = p[..., 1, :, :-1]
-    d_rows = F.pad(p_rows, (0, 0, 0, 1)) - F.pad(p_rows, (0, 0, 1, 0))
-    d_cols = F.pad(p_cols, (0, 1, 0, 0)) - F.pad(p_cols, (1, 0, 0, 0))
-    return d_rows + d_cols
-
-
-def project_unit_disk(xi: Tensor) -> Tensor:
-    """Project each 2-vector ``xi[..., :, i, j]`` onto the unit disk (Eq. 3.9).
-
-    Written as ``xi * rsqrt(max(1, |xi|^2))`` so that the gradient stays finite where ``xi``
-    is zero (saturated probabilities); ``xi / max(1, |xi|)`` gives NaN gradients there.
-    """
-    squared_norm = (xi * xi).sum(dim=-3, keepdim=True)
-    return xi * torch.rsqrt(torch.clamp(squared_norm, min=1.0))
-
-
-def convergent_step(step: float | Tensor, lam: Tensor, bound: float = SOFTMAX_STEP_LAM_BOUND) -> Tensor:
-    """The largest step <= ``step`` with ``step * lam <= bound``, so the iteration converges."""
-    lam = torch.as_tensor(lam)
-    return torch.minimum(torch.as_tensor(step, dtype=lam.dtype, device=lam.device), bound / lam)
-
-
-def softmax_jacobian_product(probs: Tensor, x: Tensor) -> Tensor:
-    """``J x`` for the softmax over dim 1 at ``probs``; ``J`` is symmetric, so this is also ``J^T x``."""
-    return probs * (x - (probs * x).sum(dim=1, keepdim=True))
-
-
-def check_activation_input(x: Tensor, name: str = "logits") -> None:
-    """Raise a ValueError that says what is wrong with an activation's input."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(f"{name} must have shape (B, C, H, W); got rank {x.dim()} with shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor; got dtype {x.dtype}")
-    if x.shape[-2] < 2 or x.shape[-1] < 2:
-        raise ValueError(f"{name} needs H >= 2 and W >= 2 for a total variation; got H={x.shape[-2]}, W={x.shape[-1]}")
-
-
-def check_finite(x: Tensor, name: str = "logits") -> None:
-    """Raise where ``x`` holds NaN or inf: one such value would spread through the TV coupling
-    to the whole image (every output NaN), so it is refused with the count instead."""
-    finite = torch.isfinite(x.detach())  # detached: autograd would keep a copy of x for nothing
-    if not bool(finite.all()):
-        bad = int((~finite).sum())
-        raise ValueError(
-            f"{name} hold non-finite values (NaN or inf) at {bad} of {x.numel()} entries; "
-            "the TV coupling would spread them to every pixel. Check the network's output (or its input)."
-        )
-
-
-def check_convergent(lam: float | Tensor, step: float | Tensor, bound: float) -> None:
-    """Refuse a fixed-iteration step with ``step * lam`` above ``bound``, where the iteration oscillates."""
-    product = float(torch.as_tensor(step).detach()) * float(torch.as_tensor(lam).detach())
-    if product > bound * (1 + _BOUND_SLACK):
-        raise ValueError(
-            f"step * lam = {product:g} exceeds {bound}, where the iteration stops converging "
-            f"(../shared/notes/measured.md); use step <= {bound / float(torch.as_tensor(lam).detach()):g}, "
-            "e.g. convergent_step(step, lam)"
-        )
-
-
-def check_regularization(lam: float | Tensor, step: float | Tensor, iters: int) -> None:
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
-        raise ValueError(f"iters must be a non-negative int; got {iters!r}")
-    lam_t = torch.as_tensor(lam).detach()
-    if lam_t.numel() != 1 or not torch.isfinite(lam_t).all() or (lam_t <= 0).any():
-        raise ValueError(f"lam must be one positive finite number; got {lam!r}")
-    step_t = torch.as_tensor(step).detach()
-    if step_t.numel() != 1 or not torch.isfinite(step_t).all() or (step_t <= 0).any():
-        raise ValueError(f"step must be one positive finite number; got {step!r}")
-
-
-def tv_softmax_eager(logits: Tensor, lam: float | Tensor, step: float | Tensor, iters: int) -> Tensor:
-    """The iteration written plainly with autograd-tracked tensor ops; the reference for the fast path."""
-    probs = torch.softmax(logits, dim=1)
-    eta = torch.zeros_like(grad(probs)) if iters else None
-    for _ in range(iters):
-        eta = project_unit_disk(eta - step * grad(probs))
-        probs = torch.softmax(logits - lam * div(eta), dim=1)
-    return probs
-
-
-def tv_relu_eager(x: Tensor, lam: float | Tensor, step: float | Tensor, iters: int) -> Tensor:
-    activation = torch.relu(x)
-    eta = torch.zeros_like(grad(activation)) if iters else None
-    for _ in range(iters):
-        eta = project_unit_disk(eta - step * grad(activation))
-        activation = torch.relu(x - lam * div(eta))
-    return activation
+from tvseg.layers._fused import tv_softmax_fused
+from tvseg.layers._implicit import tv_softmax_converged
+from tvseg.layers._operators import (  # noqa: F401 (re-exported: the names users imported from here)
+    DEFAULT_BACKWARD_TOL,
+    HALF_PRECISION,
+    RELU_STEP_LAM_BOUND,
+    SOFTMAX_STEP_LAM_BOUND,
+    check_activation_input,
+    check_convergent,
+    check_finite,
+    check_regularization,
+    convergent_step,
+    div,
+    grad,
+    project_unit_disk,
+    softmax_jacobian_product,
+    tv_energy,
+    tv_relu_eager,
+    tv_softmax_eager,
+)
+from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS
 
 
 def tv_softmax(
@@ -199,9 +86,6 @@ def tv_softmax(
             return out[0].to(logits.dtype), out[1]
         return out.to(logits.dtype)
     if tol is not None:
-        from tvseg.layers._implicit import tv_softmax_converged
-        from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS
-
         if iters is not None:
             raise ValueError(
                 "iters counts the fixed iterations of the paper's mode; with tol, cap the solver by max_iters"
@@ -232,8 +116,6 @@ def tv_softmax(
     if implementation == "eager":
         return tv_softmax_eager(logits, lam, step, iters)
     if implementation == "fused":
-        from tvseg.layers._fused import tv_softmax_fused
-
         return tv_softmax_fused(logits, lam, step, iters)
     raise ValueError(f"implementation must be 'fused' or 'eager'; got {implementation!r}")
 
@@ -251,11 +133,3 @@ def tv_relu(x: Tensor, lam: float | Tensor = 1.0, step: float | Tensor = 0.125, 
     if x.dtype in HALF_PRECISION:
         return tv_relu_eager(x.float(), lam, step, iters).to(x.dtype)
     return tv_relu_eager(x, lam, step, iters)
-
-
-def tv_energy(probs: Tensor, logits: Tensor, lam: float | Tensor) -> Tensor:
-    """Energy of Eq. 3.4 per batch item: ``-<A,o> + <A,log A> + lam * sum_c TV_iso(A_c)``."""
-    g = grad(probs)
-    tv = torch.sqrt((g * g).sum(dim=-3)).sum(dim=(1, 2, 3))
-    entropy_term = torch.special.xlogy(probs, probs).sum(dim=(1, 2, 3))
-    return -(probs * logits).sum(dim=(1, 2, 3)) + entropy_term + lam * tv

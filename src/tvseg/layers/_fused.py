@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import div, grad, project_unit_disk, softmax_jacobian_product
 from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_backward
+from tvseg.layers._operators import div, grad, project_unit_disk, softmax_jacobian_product
 
 
 def _grad_into(u: Tensor, out: Tensor) -> Tensor:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import SOFTMAX_STEP_LAM_BOUND, div, grad, softmax_jacobian_product
 from tvseg.layers._native import native_usable, tv_adjoint_apply_native
+from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND, div, grad, softmax_jacobian_product
 from tvseg.layers._solver import SolveReport, solve
 
 _BITS = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8)

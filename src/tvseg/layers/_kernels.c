@@ -1,4 +1,4 @@
-/* Fused CPU kernel for the TV softmax iteration (Eq. 3.8), used for inference.
+/* Fused CPU kernels for the TV softmax iteration (Eq. 3.8): the forward, its backward and the solver's dual steps.
  *
  * The state between iterations is the dual eta alone (B, C, 2, H, W); the primal
  * A = softmax_C(o - lam * div(eta)) is recomputed row by row into a two-row ring buffer,

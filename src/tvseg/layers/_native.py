@@ -1,4 +1,4 @@
-"""Builds and calls the fused C kernel (``_kernels.c``) for CPU inference.
+"""Builds and calls the fused C kernel (``_kernels.c``) on the CPU: the forward, its backward and the solver's steps.
 
 The kernel is compiled on first use with the system C compiler into a per-user cache
 (``$TVSEG_CACHE`` or ``~/.cache/tvseg``), keyed by the source, the flags and the CPU, and
@@ -138,11 +138,6 @@ def _scratch_buffer(role: str, shape: tuple, like: Tensor) -> Tensor:
         buffer = like.new_empty(shape)
         cache[role] = buffer
     return buffer
-
-
-def release_scratch() -> None:
-    """Free this thread's cached scratch buffers."""
-    _scratch.__dict__.pop("buffers", None)
 
 
 def _check(status: int) -> None:

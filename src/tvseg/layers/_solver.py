@@ -1,4 +1,4 @@
-"""Solving Eq. 3.4 to convergence, with a certificate, and differentiating at the solution.
+"""Solving Eq. 3.4 to convergence, with a certificate (the implicit backward is ``_implicit.py``).
 
 The problem and its dual. For logits ``o`` and ``lam > 0``, Eq. 3.4 is
 
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from tvseg.layers._functional import (
+from tvseg.layers._native import native_usable, tv_dual_step_native
+from tvseg.layers._operators import (
     SOFTMAX_STEP_LAM_BOUND,
     check_activation_input,
     check_finite,
@@ -38,7 +39,6 @@ from tvseg.layers._functional import (
     project_unit_disk,
     tv_energy,
 )
-from tvseg.layers._native import native_usable, tv_dual_step_native
 
 FISTA_STEP_LAM = 0.25  # 1 / L with L = 4 lam^2
 METHODS = ("fista", "plain")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from tvseg.layers._functional import (
+from tvseg.layers._functional import tv_relu, tv_softmax
+from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
     RELU_STEP_LAM_BOUND,
     SOFTMAX_STEP_LAM_BOUND,
     convergent_step,
-    tv_relu,
-    tv_softmax,
 )
 from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS, ON_CAP, SolveReport
 
