@@ -129,6 +129,10 @@ def test_the_gpu_path_at_tiny_size_on_the_cpu(tmp_path):
     again = subprocess.run([*cli, "gpu-run", "--bundle", str(tmp_path / "bundle"), "--work", str(tmp_path / "box"),
                             "--device", "cpu", "--quiet"], check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     assert "unpacked in" in again.stdout and json.loads((results / "gpu-run.json").read_text())["jobs"] == []
+    cost = subprocess.run([*cli, "estimate", "--bundle", str(tmp_path / "bundle"), "--work", str(tmp_path / "box"),
+                           "--device", "cpu", "--iterations", "2", "--eval-images", "1"],
+                          check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert cost.returncode == 0 and "## This profile:" in cost.stdout, cost.stderr[-2000:]
 
     # back home: the workflow takes the results as its own and renders them
     smk = [str(BIN / "snakemake"), "--cores", "2", "--configfile", "profiles/quick/tvseg.yaml", str(overrides)]
