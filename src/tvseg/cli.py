@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tvseg.config import ConfigError, RunId, load_config
+from tvseg.paper import DATASETS
 
 
 def _command(commands, name: str, summary: str) -> argparse.ArgumentParser:
@@ -279,31 +280,29 @@ def cmd_estimate(args) -> None:
         Path(args.out).write_text(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    from tvseg.paper import DATASETS
-
-    datasets = list(DATASETS)
+def _add_data_commands(commands) -> None:
+    """The data: fetch, prepare, noisy-split."""
     fetch = _command(commands, "fetch", "download a dataset (or check the mirror's copy)")
-    fetch.add_argument("--dataset", required=True, choices=datasets)
+    fetch.add_argument("--dataset", required=True, choices=DATASETS)
     fetch.add_argument("--record", help="write where the upstream tree is to this JSON file")
     _add_config(fetch)
     fetch.set_defaults(func=cmd_fetch)
 
     prepare = _command(commands, "prepare", "download (or use the mirror) and prepare one dataset")
-    prepare.add_argument("--dataset", required=True, choices=datasets)
+    prepare.add_argument("--dataset", required=True, choices=DATASETS)
     prepare.add_argument("--out", help="output folder (default: <prepared_root>/<dataset> of the configuration)")
     prepare.add_argument("--without-noisy", action="store_true", help="skip the noisy training set (see noisy-split)")
     _add_config(prepare)
     prepare.set_defaults(func=cmd_prepare)
 
     noisy = _command(commands, "noisy-split", "build the paper's noisy training set of a prepared dataset")
-    noisy.add_argument("--dataset", required=True, choices=datasets)
+    noisy.add_argument("--dataset", required=True, choices=DATASETS)
     _add_config(noisy)
     noisy.set_defaults(func=cmd_noisy_split)
 
+
+def _add_run_commands(commands) -> None:
+    """One run: train, evaluate."""
     train = _command(commands, "train", "train one run, resuming from its checkpoint if there is one")
     train.add_argument("--run", required=True, help="run id, e.g. runet_wbc_noisy")
     train.add_argument("--seed", type=int, default=0)
@@ -331,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
+
+
+def _add_gpu_commands(commands) -> None:
+    """The GPU box's path: bundle, gpu-run, estimate."""
     bundle = _command(commands, "bundle", "pack the prepared data of a profile for a GPU box (checksummed parts)")
     bundle.add_argument("--out", help="bundle folder (default: <prepared_root>/bundle)")
     bundle.add_argument("--part-size", default="50M", help="largest part, e.g. 50M or 1G (default: 50M)")
@@ -355,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(estimate)
     estimate.set_defaults(func=cmd_estimate)
 
+
+def _add_result_commands(commands) -> None:
+    """From evaluations to results: collect, lambdas, table, summary, claims, spread, dvc-yaml, figure."""
     collect = _command(commands, "collect", "concatenate evaluation CSVs")
     collect.add_argument("inputs", nargs="+")
     collect.add_argument("--out", required=True)
@@ -386,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     spread = _command(commands, "spread", "the seeds' spread under each training recipe (Markdown)")
     spread.add_argument("--metrics", nargs="+", required=True, metavar="LABEL=PATH", help="metrics.csv per recipe")
-    spread.add_argument("--dataset", default="wbc", choices=datasets)
+    spread.add_argument("--dataset", default="wbc", choices=DATASETS)
     spread.add_argument("--reading", default="variance", choices=["std", "variance"])
     spread.add_argument("--out", required=True)
     spread.set_defaults(func=cmd_spread)
@@ -397,15 +403,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     figure = _command(commands, "figure", "render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
     figure.add_argument("--metrics", required=True)
-    figure.add_argument("--dataset", required=True, choices=datasets)
+    figure.add_argument("--dataset", required=True, choices=DATASETS)
     figure.add_argument("--png", required=True)
     figure.add_argument("--pdf", required=True)
     figure.set_defaults(func=cmd_figure)
 
+
+def _add_study_commands(commands) -> None:
+    """Studies on validation splits: lambda-study, tune-post-tv."""
     study = _command(
         commands, "lambda-study", "train at several initial lambdas and score on a validation split (not the test set)"
     )
-    study.add_argument("--dataset", default="wbc", choices=datasets)
+    study.add_argument("--dataset", default="wbc", choices=DATASETS)
     study.add_argument("--lams", type=float, nargs="+", default=[0.5, 2.0, 8.0], help="initial lambdas")
     study.add_argument("--post-tv-lams", type=float, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0])
     study.add_argument("--seeds", type=int, nargs="+", help="default: the configured seeds")
@@ -419,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune = _command(
         commands, "tune-post-tv", "choose post-TV's lambda on a validation split carved from the training set"
     )
-    tune.add_argument("--dataset", required=True, choices=datasets)
+    tune.add_argument("--dataset", required=True, choices=DATASETS)
     tune.add_argument(
         "--out", help="folder of the tuning runs and choice.json (default: <results_dir>/post_tv/<dataset>)"
     )
@@ -427,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(tune)
     tune.set_defaults(func=cmd_tune_post_tv)
 
+
+def _add_panel_command(commands) -> None:
+    """The qualitative panels."""
     panels = _command(commands, "panels", "qualitative panels from saved label maps")
     panels.add_argument("panel_dirs", nargs="+")
     panels.add_argument("--out", required=True)
@@ -434,6 +446,17 @@ def build_parser() -> argparse.ArgumentParser:
     panels.add_argument("--images", type=int, default=2)
     panels.add_argument("--dataset", default=None, help="draw a legend of this dataset's class colours")
     panels.set_defaults(func=cmd_panels)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_data_commands(commands)
+    _add_run_commands(commands)
+    _add_gpu_commands(commands)
+    _add_result_commands(commands)
+    _add_study_commands(commands)
+    _add_panel_command(commands)
     return parser
 
 
