@@ -101,14 +101,14 @@ def _duration(seconds: float) -> str:
 
 def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_images: int = 2) -> str:
     """Measure on ``device`` and return the projection as Markdown (the profile, then the paper's)."""
-    from tvseg.gpu_run import _device_name
+    from tvseg.gpu_run import device_name
 
     measured = measure(config, device, iterations, eval_images)
     paper = load_config(REPO_ROOT / "config.yaml")
     paper["datasets"] = {
         name: settings for name, settings in paper["datasets"].items() if name in enabled_datasets(config)
     }
-    lines = [f"# Cost estimate on {_device_name(device)}", "",
+    lines = [f"# Cost estimate on {device_name(device)}", "",
              f"Measured: {iterations} training iterations per network (median after the first 3), "
              f"{eval_images} test images evaluated under every condition; projected below.", ""]  # fmt: skip
     lines += ["| dataset | network | s / iteration | s / test image (all conditions) |", "|---|---|---:|---:|"]

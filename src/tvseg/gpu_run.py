@@ -84,14 +84,14 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
                      device=device, progress=progress)  # fmt: skip
 
 
-def _device_name(device: str) -> str:
+def device_name(device: str) -> str:
     import torch
 
     from tvseg.train import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":
-        return f"{torch.cuda.get_device_name(resolved)} ({resolved})"
+        return f"{torch.cuda.getdevice_name(resolved)} ({resolved})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
@@ -103,7 +103,7 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
     results.mkdir(parents=True, exist_ok=True)
     jobs = planned_jobs(config)
     record = {
-        "device": _device_name(device),
+        "device": device_name(device),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "encoder_weights": {d: config["datasets"][d].get("encoder_weights") for d in enabled_datasets(config)},
