@@ -91,7 +91,7 @@ def device_name(device: str) -> str:
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":
-        return f"{torch.cuda.getdevice_name(resolved)} ({resolved})"
+        return f"{torch.cuda.get_device_name(resolved)} ({resolved})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
