@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from tvseg.datasets.sources import sha256_of
+
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 CONFIG = "config.yaml"
@@ -143,15 +145,14 @@ def make_bundle(config: dict, out_dir: Path, part_size: int | str = "50M", packa
 
         manifest["packages"] = {name: _package_version(name) for name in packages}
         manifest[SITE] = _write_parts(SITE, add_site, out_dir, part_size)
-    resolved = dict(config)
-    (out_dir / CONFIG).write_text(yaml.safe_dump(resolved, sort_keys=True))
-    manifest["config_sha256"] = hashlib.sha256((out_dir / CONFIG).read_bytes()).hexdigest()
+    (out_dir / CONFIG).write_text(yaml.safe_dump(config, sort_keys=True))
+    manifest["config_sha256"] = sha256_of(out_dir / CONFIG)
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
 def _checksums(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {p.name: sha256_of(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def _package_version(name: str) -> str:
@@ -204,7 +205,7 @@ def verify(bundle_dir: Path) -> dict:
     manifest = read_manifest(bundle_dir)
     problems = []
     config = bundle_dir / CONFIG
-    if not config.is_file() or hashlib.sha256(config.read_bytes()).hexdigest() != manifest["config_sha256"]:
+    if not config.is_file() or sha256_of(config) != manifest["config_sha256"]:
         problems.append(f"{config}: missing or changed")
     for name, entry in _archives(manifest):
         whole = hashlib.sha256()

@@ -246,9 +246,10 @@ def cmd_lambda_study(args) -> None:
 
 def cmd_bundle(args) -> None:
     from tvseg.bundle import describe, make_bundle
+    from tvseg.config import bundle_dir
 
     config = load_config(*(args.config or []))
-    out = Path(args.out) if args.out else Path(config["prepared_root"]) / "bundle"
+    out = Path(args.out) if args.out else bundle_dir(config)
     print(describe(make_bundle(config, out, args.part_size)))
     print(f"wrote {out}")
 

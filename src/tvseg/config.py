@@ -195,5 +195,10 @@ def post_tv_choice_path(config: dict, dataset: str) -> Path:
     return Path(config["results_dir"]) / "post_tv" / dataset / "choice.json"
 
 
+def bundle_dir(config: dict) -> Path:
+    """Where ``tvseg bundle`` packs the prepared data of this configuration for a GPU box."""
+    return Path(config["prepared_root"]) / "bundle"
+
+
 def prepared_dir(config: dict, dataset: str) -> Path:
     return Path(config["prepared_root"]) / dataset

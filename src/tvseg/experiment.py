@@ -84,6 +84,12 @@ def conditions(config: dict) -> list[Condition]:
     )
 
 
+def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
+    """Whether the run's evaluation adds post-TV at the lambda chosen on validation (plain nets,
+    ``post_tv.tune`` enabled): its evaluation then needs the tuning's choice.json."""
+    return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
+
+
 def evaluate_job(
     config: dict,
     run: RunId,

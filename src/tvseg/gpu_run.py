@@ -51,15 +51,16 @@ class Job:
         return [folder / "evaluation.csv", folder / "panels"]
 
 
-def tuned(config: dict, run: RunId) -> bool:
-    """Whether the run's evaluation adds post-TV at the lambda chosen on validation."""
-    return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
-
-
 def planned_jobs(config: dict) -> list[Job]:
     """The workflow's training and evaluation jobs for ``config``, each after what it needs."""
+    from tvseg.experiment import uses_tuned_post_tv
+
     runs = runs_for(config)
-    jobs = [Job("tune", d) for d in enabled_datasets(config) if any(tuned(config, r) for r in runs if r.dataset == d)]
+    jobs = [
+        Job("tune", d)
+        for d in enabled_datasets(config)
+        if any(uses_tuned_post_tv(config, r) for r in runs if r.dataset == d)
+    ]
     jobs += [Job("train", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
     jobs += [Job("evaluate", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
     return jobs
@@ -67,7 +68,7 @@ def planned_jobs(config: dict) -> list[Job]:
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
     from tvseg.config import post_tv_choice_path, run_dir
-    from tvseg.experiment import evaluate_job, train_settings
+    from tvseg.experiment import evaluate_job, train_settings, uses_tuned_post_tv
 
     if job.kind == "tune":
         from tvseg.tuning import tune_post_tv
@@ -78,7 +79,7 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
 
         train(train_settings(config, job.run, job.seed), run_dir(config, job.run, job.seed), device, progress)
     else:
-        choice = post_tv_choice_path(config, job.dataset) if tuned(config, job.run) else None
+        choice = post_tv_choice_path(config, job.dataset) if uses_tuned_post_tv(config, job.run) else None
         folder = run_dir(config, job.run, job.seed)
         evaluate_job(config, job.run, job.seed, qualitative=folder / "panels", post_tv_choice=choice,
                      device=device, progress=progress)  # fmt: skip

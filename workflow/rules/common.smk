@@ -8,9 +8,17 @@ from pathlib import Path
 import yaml
 from snakemake.utils import min_version, validate
 
-from tvseg.config import RunId, post_tv_choice_path, run_dir, runs_for, seeds_for
+from tvseg.config import (
+    RunId,
+    bundle_dir,
+    enabled_datasets,
+    post_tv_choice_path,
+    run_dir,
+    runs_for,
+    seeds_for,
+)
 from tvseg.config import validate as validate_fully
-from tvseg.experiment import conditions, train_settings
+from tvseg.experiment import conditions, train_settings, uses_tuned_post_tv
 from tvseg.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
 from tvseg.workflow_locks import forget_owner, record_owner, release_stale_locks
 
@@ -32,7 +40,7 @@ PREPARED = Path(config["prepared_root"])
 RESULTS = Path(config["results_dir"])
 RUNS = runs_for(config)
 READINGS = config["evaluation"]["gaussian_readings"]
-DATASETS = sorted({run.dataset for run in RUNS})
+DATASETS = sorted(enabled_datasets(config))
 
 
 def resolved_config_file():
@@ -121,7 +129,7 @@ def evaluation_inputs(wildcards):
     """The model, and for a plain run the post-TV lambda chosen on validation (post_tv.tune)."""
     run = RunId.parse(wildcards.run)
     inputs = {"model": run_folder(wildcards.run, wildcards.seed) / "model.pt"}
-    if run.head == "softmax" and config["post_tv"]["tune"]["enabled"]:
+    if uses_tuned_post_tv(config, run):
         inputs["post_tv"] = post_tv_choice(run.dataset)
     return inputs
 

@@ -29,13 +29,13 @@ rule bundle_prepared_data:
     input:
         noisy=[PREPARED / dataset / "train_noisy" / "ids.json" for dataset in DATASETS],
     output:
-        PREPARED / "bundle" / "bundle.json",
+        bundle_dir(config) / "bundle.json",
     log:
         RESULTS / "logs" / "bundle_prepared_data.log",
     conda:
         "../envs/tvseg.yaml"
     params:
         tvseg=TVSEG,
-        folder=PREPARED / "bundle",
+        folder=bundle_dir(config),
     shell:
         "{params.tvseg} bundle --config $TVSEG_CONFIG --out {params.folder} > {log} 2>&1"
