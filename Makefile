@@ -7,7 +7,7 @@ CORES ?= all
 PROFILE ?= profiles/cpu
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu
+.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu render-gpu-partial gpu-session
 
 env: $(VENV)/.installed
 
@@ -52,6 +52,16 @@ render-gpu: env             ## here, with results/gpu copied back: tables, figur
 	$(BIN)/snakemake --profile profiles/gpu --touch $$(cat results/gpu/gpu-run-outputs.txt)
 	$(BIN)/snakemake --profile profiles/gpu
 	$(BIN)/snakemake --profile profiles/gpu --report results/gpu/report.html
+
+render-gpu-partial: env     ## here, with a cut run's evaluations copied back: Table 1 and the claims of the runs it finished
+	@mkdir -p results/gpu/partial
+	$(BIN)/python -m tvseg.cli collect results/gpu/runs/*/seed*/evaluation.csv --out results/gpu/partial/metrics.csv
+	for reading in variance std; do $(BIN)/python -m tvseg.cli table --metrics results/gpu/partial/metrics.csv \
+		--number 1 --reading $$reading --out-prefix results/gpu/partial/table1_$$reading || exit 1; done
+	$(BIN)/python -m tvseg.cli claims --metrics results/gpu/partial/metrics.csv --out results/gpu/partial/claims.md
+
+gpu-session:                ## on a lent GPU box, one call: CUDA tests, benchmark, estimate, then gpu-run within BUDGET seconds
+	BUNDLE=$(BUNDLE) OUT=$${OUT:-results/gpu/session} bash scripts/gpu_session.sh
 
 lambda-study: env           ## lambda's scale on a WBC validation split carved from the training set (~30 min)
 	$(BIN)/python -m tvseg.cli lambda-study --config config.yaml --config $(PROFILE)/tvseg.yaml \

@@ -1,15 +1,17 @@
 """The GPU path without a GPU: the bundle, the workflow-free run, the estimate, the gpu profile."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from tvseg.bundle import BundleError, make_bundle, parse_size, unbundle, verify
-from tvseg.config import load_config
+from tvseg.config import load_config, run_dir
 from tvseg.gpu_run import planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,28 @@ def test_a_bundle_round_trips_in_parts_and_refuses_a_corrupt_part(tmp_path):
     assert files == sorted(p.relative_to(copy) for p in copy.rglob("*") if p.is_file())
     assert all((original / f).read_bytes() == (copy / f).read_bytes() for f in files)  # the noisy set too
     assert (tmp_path / "site" / "segmentation_models_pytorch" / "__init__.py").is_file()
+    # a box without segmentation_models_pytorch (the CUDA image has none): unpacking needs the
+    # models (the noisy set is remade), so the bundled copy must be usable before the datasets
+    hide_installed = (
+        "import importlib.machinery, sys\n"
+        "class HideInstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name != 'segmentation_models_pytorch': return None\n"
+        "        spec = importlib.machinery.PathFinder.find_spec(name, [p for p in sys.path if p.endswith('site')])\n"
+        "        if spec is None: raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "        return spec\n"
+        "sys.meta_path.insert(0, HideInstalled())\n"
+        "from tvseg.gpu_run import unpack_once\n"
+        "unpack_once(sys.argv[1], sys.argv[2], say=lambda text: None)\n"
+        "import segmentation_models_pytorch as smp\n"
+        "print(smp.__file__)\n"
+    )
+    box = subprocess.run(
+        [sys.executable, "-c", hide_installed, str(tmp_path / "bundle"), str(tmp_path / "box")],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert box.returncode == 0, box.stderr[-2000:]
+    assert box.stdout.strip().startswith(str(tmp_path / "box" / "site"))
 
     part = tmp_path / "bundle" / parts[1]["file"]
     data = bytearray(part.read_bytes())
@@ -67,6 +91,27 @@ def test_a_bundle_round_trips_in_parts_and_refuses_a_corrupt_part(tmp_path):
     with pytest.raises(BundleError, match="missing"):
         unbundle(tmp_path / "bundle", tmp_path / "elsewhere")
     assert not (tmp_path / "elsewhere").exists()  # nothing written from a bad bundle
+
+
+def test_the_papers_schedule_is_read_without_the_schema(tmp_path):
+    # the GPU box has no jsonschema: estimate reads config.yaml's schedule as plain YAML
+    resolved = tmp_path / "config.yaml"
+    resolved.write_text(yaml.safe_dump(load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")))
+    code = (
+        "import sys, yaml\n"
+        "sys.modules['jsonschema'] = None\n"
+        "from tvseg.estimate import paper_schedule\n"
+        "paper = paper_schedule(yaml.safe_load(open(sys.argv[1])))\n"
+        "print(paper['datasets']['wbc']['iterations'], paper['datasets']['camvid']['iterations'], *paper['seeds'])\n"
+    )
+    box = subprocess.run(
+        [sys.executable, "-c", code, str(resolved)],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert box.returncode == 0, box.stderr[-2000:]
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    expected = [raw["datasets"]["wbc"]["iterations"], raw["datasets"]["camvid"]["iterations"], *raw["seeds"]]
+    assert box.stdout.split() == [str(v) for v in expected]
 
 
 def test_part_sizes_read_as_bytes():
@@ -84,6 +129,23 @@ def test_the_workflow_free_run_plans_the_workflows_jobs():
     assert kinds.count("train") == 16 and kinds.count("evaluate") == 16 and kinds.count("tune") == 2
     first = {job.kind: i for i, job in reversed(list(enumerate(jobs)))}
     assert first["tune"] < first["train"] < first["evaluate"]  # each after what it needs
+    for i, job in enumerate(jobs):
+        if job.kind == "evaluate":  # right after its own training: a cut run leaves whole variants
+            assert (jobs[i - 1].kind, jobs[i - 1].run, jobs[i - 1].seed) == ("train", job.run, job.seed)
+    assert [job.seed for job in jobs if job.kind == "train"] == [0] * 8 + [1] * 8  # seed by seed
+
+
+def test_a_run_evaluated_elsewhere_is_not_trained_again(tmp_path):
+    # a box's results come back without the models: its evaluations alone mark the runs done
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
+    config["results_dir"] = str(tmp_path)
+    jobs = planned_jobs(config)
+    assert not any(job.done(config) for job in jobs)
+    first = next(job for job in jobs if job.kind == "evaluate")
+    evaluation = run_dir(config, first.run, first.seed) / "evaluation.csv"
+    evaluation.parent.mkdir(parents=True)
+    evaluation.write_text("run,seed\n")
+    assert [(job.kind, job.run) for job in jobs if job.done(config)] == [("train", first.run), ("evaluate", first.run)]
 
 
 def test_gpu_profile_runs_the_eight_variants_at_paper_resolution(tmp_path):

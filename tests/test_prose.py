@@ -2,7 +2,7 @@
 
 Every decimal number in those passages (outside code blocks) must appear, written the same way,
 in a file the pipeline or a script generated under results/ (claims, tables, seed spread,
-learned lambdas, post-TV choice, RE calibration, lambda study). A number typed in by hand that
+learned lambdas, post-TV choice, RE calibration, lambda study, the GPU session's logs). A number typed in by hand that
 drifts from the data fails this test.
 """
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKED_BEGIN = "<!-- checked numbers: begin -->"
 CHECKED_END = "<!-- checked numbers: end -->"
 NUMBER = re.compile(r"(?<![\w.])(?<!Eq\. )[+-]?\d+\.\d+(?![\w.])")  # equation numbers (Eq. 4.1) are not results
-GENERATED = ("*.md", "*.csv", "*.json")
+GENERATED = ("*.md", "*.csv", "*.json", "*.txt")
 
 
 def _generated_text() -> str:

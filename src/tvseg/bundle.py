@@ -1,6 +1,6 @@
 """A profile's prepared data as one compact, checksummed bundle, for a GPU box without the workflow.
 
-    tvseg bundle --config config.yaml --config profiles/gpu/tvseg.yaml --out data/bundles/gpu --part-size 50M
+    tvseg bundle --config config.yaml --config profiles/gpu/tvseg.yaml --part-size 50M   (into <prepared_root>/bundle)
 
 The bundle folder holds:
 
@@ -30,6 +30,7 @@ import lzma
 import os
 import re
 import shutil
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -257,12 +258,18 @@ def _extract(bundle_dir: Path, entry: dict, member_root: str, destination: Path)
 
 def unbundle(bundle_dir: Path, prepared_root: Path, site_dir: Path | None = None) -> dict:
     """Verify the bundle, then unpack each dataset to ``prepared_root/<dataset>`` and the packages
-    to ``site_dir``; returns the resolved configuration with ``prepared_root`` pointing there."""
+    to ``site_dir``; returns the resolved configuration with ``prepared_root`` pointing there.
+    The packages come first and are put on ``sys.path`` where missing: remaking the noisy sets
+    imports the models (segmentation_models_pytorch)."""
+    bundle_dir = Path(bundle_dir)
+    manifest = verify(bundle_dir)
+    if site_dir is not None and SITE in manifest:
+        _extract(bundle_dir, manifest[SITE], SITE, Path(site_dir))
+        use_bundled_packages(Path(site_dir))
+
     from tvseg.datasets.prepare import make_noisy_split
     from tvseg.experiment import prepare_settings
 
-    bundle_dir = Path(bundle_dir)
-    manifest = verify(bundle_dir)
     config = yaml.safe_load((bundle_dir / CONFIG).read_text())
     config["prepared_root"] = str(prepared_root)
     for dataset, entry in manifest["datasets"].items():
@@ -274,9 +281,20 @@ def unbundle(bundle_dir: Path, prepared_root: Path, site_dir: Path | None = None
                 f"{dataset}: the noisy training set made here differs from the bundled one's checksums "
                 f"({noisy}); numpy's random generator or the noise code differ between the two machines"
             )
-    if site_dir is not None and SITE in manifest:
-        _extract(bundle_dir, manifest[SITE], SITE, Path(site_dir))
     return config
+
+
+def use_bundled_packages(site_dir: Path) -> None:
+    """Put the bundled packages on ``sys.path`` (at its end: an installed copy wins) if the
+    interpreter cannot import them already."""
+    import importlib
+
+    for name in BUNDLED_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if str(site_dir) not in sys.path:
+                sys.path.append(str(site_dir))
 
 
 def describe(manifest: dict) -> str:

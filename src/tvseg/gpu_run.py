@@ -2,28 +2,29 @@
 
 For a GPU box that has PyTorch with CUDA but neither internet nor the workflow's tools:
 
-    PYTHONPATH=src python3 -m tvseg.cli gpu-run --bundle data/bundles/gpu
+    PYTHONPATH=src python3 -m tvseg.cli gpu-run --bundle data/prepared/gpu/bundle
 
 unpacks the bundle (``tvseg bundle``; checked first), then runs the jobs the workflow would run
-for its configuration (post-TV's validation choice, training, evaluation), in the workflow's
-order and into the workflow's paths under ``results_dir``, through the same functions as the
-CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose outputs exist is skipped, and
-training resumes from its checkpoint, so the same command continues an interrupted run.
-At the end ``<results_dir>/gpu-run.json`` records the device, the versions, each job's time, and
-``gpu-run-outputs.txt`` lists the files made, for ``make render-gpu`` (Snakemake marks them up
-to date with ``--touch`` and renders tables, figures and claims as usual).
+for its configuration (post-TV's validation choice, training, evaluation; seed by seed, each
+evaluation right after its training) into the workflow's paths under ``results_dir``, through the same functions as the
+CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose outputs exist is skipped (a run
+whose evaluation exists too, even without its model: a box's results come back without them),
+and training resumes from its checkpoint, so the same command continues an interrupted run.
+After each job ``<results_dir>/gpu-run.json`` records the device, the versions, each job's time
+and how many of the planned jobs are finished, and ``gpu-run-outputs.txt`` lists the files of the
+finished jobs, for ``make render-gpu`` (Snakemake marks them up to date with ``--touch`` and
+renders tables, figures and claims as usual).
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tvseg.config import RunId, enabled_datasets, runs_for, seeds_for
+from tvseg.config import RunId, enabled_datasets, post_tv_choice_path, run_dir, runs_for, seeds_for
 
 RECORD = "gpu-run.json"
 OUTPUTS = "gpu-run-outputs.txt"
@@ -41,8 +42,6 @@ class Job:
 
     def outputs(self, config: dict) -> list[Path]:
         """The files the workflow's rule for this job declares."""
-        from tvseg.config import post_tv_choice_path, run_dir
-
         if self.kind == "tune":
             return [post_tv_choice_path(config, self.dataset)]
         folder = run_dir(config, self.run, self.seed)
@@ -50,9 +49,20 @@ class Job:
             return [folder / "model.pt", folder / "log.csv"]
         return [folder / "evaluation.csv", folder / "panels"]
 
+    def done(self, config: dict) -> bool:
+        """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
+        run's evaluations come back from a GPU box without the models (too large to bring back),
+        so a later run on a fresh box goes on with the runs not yet evaluated."""
+        if self.kind == "tune":
+            return all(path.exists() for path in self.outputs(config))
+        evaluation = run_dir(config, self.run, self.seed) / "evaluation.csv"
+        return evaluation.exists() or all(path.exists() for path in self.outputs(config))
+
 
 def planned_jobs(config: dict) -> list[Job]:
-    """The workflow's training and evaluation jobs for ``config``, each after what it needs."""
+    """The workflow's training and evaluation jobs for ``config``, each after what it needs: post-TV's
+    choices first, then seed by seed every run's training followed at once by its evaluation, so a
+    run cut short (a time limit on the GPU box) leaves whole variants of the first seeds."""
     from tvseg.experiment import uses_tuned_post_tv
 
     runs = runs_for(config)
@@ -61,13 +71,14 @@ def planned_jobs(config: dict) -> list[Job]:
         for d in enabled_datasets(config)
         if any(uses_tuned_post_tv(config, r) for r in runs if r.dataset == d)
     ]
-    jobs += [Job("train", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
-    jobs += [Job("evaluate", run.dataset, run, seed) for run in runs for seed in seeds_for(config, run)]
+    for seed in sorted({seed for run in runs for seed in seeds_for(config, run)}):
+        for run in runs:
+            if seed in seeds_for(config, run):
+                jobs += [Job("train", run.dataset, run, seed), Job("evaluate", run.dataset, run, seed)]
     return jobs
 
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
-    from tvseg.config import post_tv_choice_path, run_dir
     from tvseg.experiment import evaluate_job, train_settings, uses_tuned_post_tv
 
     if job.kind == "tune":
@@ -111,9 +122,20 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
         "jobs": [],
     }
     started = time.perf_counter()
+
+    def write_record() -> None:
+        # after every job, so a run killed at a time limit still says what it did and made
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        record["finished"] = sum(job.done(config) for job in jobs)
+        record["planned"] = len(jobs)
+        (results / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+        made = [
+            str(path) for job in jobs if all(p.exists() for p in job.outputs(config)) for path in job.outputs(config)
+        ]
+        (results / OUTPUTS).write_text("".join(f"{path}\n" for path in made))
+
     for number, job in enumerate(jobs, 1):
-        outputs = job.outputs(config)
-        if all(path.exists() for path in outputs):
+        if job.done(config):
             say(f"[{number}/{len(jobs)}] {job}: done before, skipped")
             continue
         say(f"[{number}/{len(jobs)}] {job} ...")
@@ -122,10 +144,8 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
         seconds = time.perf_counter() - begin
         record["jobs"].append({"job": str(job), "seconds": round(seconds, 1)})
         say(f"[{number}/{len(jobs)}] {job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
-    record["seconds"] = round(time.perf_counter() - started, 1)
-    (results / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-    made = [str(path) for job in jobs for path in job.outputs(config)]
-    (results / OUTPUTS).write_text("\n".join(made) + "\n")
+        write_record()
+    write_record()
     return record
 
 
@@ -134,7 +154,7 @@ def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
     is unpacked there already; returns its configuration, reading data from there."""
     import yaml
 
-    from tvseg.bundle import CONFIG, MANIFEST, describe, unbundle, verify
+    from tvseg.bundle import CONFIG, MANIFEST, describe, unbundle, use_bundled_packages, verify
 
     bundle_dir, work_dir = Path(bundle_dir), Path(work_dir)
     stamp = work_dir / "unpacked-from.json"
@@ -147,10 +167,7 @@ def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
         say(describe(verify(bundle_dir)))
         config = unbundle(bundle_dir, work_dir / "prepared", site_dir=work_dir / "site")
         stamp.write_text(manifest_text)
-    try:
-        import segmentation_models_pytorch  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(work_dir / "site"))  # the bundled copy
+    use_bundled_packages(work_dir / "site")
     return config
 
 
