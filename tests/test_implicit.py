@@ -116,8 +116,10 @@ def test_converged_mode_settings_are_checked():
         tv_softmax(logits, 1.0, tol=1e-3, method="newton")
     with pytest.raises(ValueError, match="tol must be"):
         tv_softmax(logits, 1.0, tol=-1.0)
-    with pytest.raises(ValueError, match="need tol"):
+    with pytest.raises(ValueError, match="needs tol"):
         TVSoftmax(method="fista")
+    with pytest.raises(ValueError, match="eval_tol needs tol"):
+        TVSoftmax(eval_tol=1e-4)
     with pytest.raises(ValueError, match="backward_tol must be positive"):
         TVSoftmax(tol=1e-3, backward_tol=0.0)
 

@@ -30,7 +30,7 @@ from tvseg.layers._operators import (  # noqa: F401 (re-exported: the names user
     tv_relu_eager,
     tv_softmax_eager,
 )
-from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS
+from tvseg.layers._solver import DEFAULT_MAX_ITERS, resolve_method
 
 
 def tv_softmax(
@@ -90,9 +90,7 @@ def tv_softmax(
             raise ValueError(
                 "iters counts the fixed iterations of the paper's mode; with tol, cap the solver by max_iters"
             )
-        method = DEFAULT_METHOD if method is None else method
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+        method = resolve_method(method, tol)
         max_iters = DEFAULT_MAX_ITERS if max_iters is None else max_iters
         check_regularization(lam, step, max_iters)
         if not (tol >= 0):
@@ -104,8 +102,7 @@ def tv_softmax(
         )
         report.check(on_cap)
         return (probs, report) if return_report else probs
-    if method not in (None, "plain"):
-        raise ValueError("method chooses the converged solver; it needs tol (the fixed-iteration mode is Eq. 3.8)")
+    resolve_method(method, tol)
     if max_iters is not None or return_report:
         raise ValueError("max_iters and return_report belong to the converged mode; they need tol")
     iters = 1 if iters is None else iters

@@ -47,6 +47,22 @@ DEFAULT_MAX_ITERS = 1000  # cap on the solver's iterations, in solve, tv_softmax
 ON_CAP = ("warn", "raise", "ignore")
 
 
+def resolve_method(method: str | None, tol: float | None) -> str:
+    """The one check of ``method``: with ``tol`` (the converged solver) one of METHODS, FISTA
+    unless named; without it only the paper's fixed iteration, ``"plain"``."""
+    if tol is None:
+        if method not in (None, "plain"):
+            raise ValueError(
+                f"method={method!r} chooses the converged solver; it needs tol (without it the layer is "
+                "the paper's fixed iteration, Eq. 3.8)"
+            )
+        return "plain"
+    method = DEFAULT_METHOD if method is None else method
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    return method
+
+
 class ConvergenceWarning(UserWarning):
     """The converged layer stopped at its iteration cap with a duality gap above its tolerance."""
 
@@ -141,8 +157,7 @@ def solve(
     chosen from lambda (``step * lam = 0.25`` for FISTA, 0.5 for the plain iteration), so the
     iteration converges whatever lambda is. The gap is checked every ``check_every`` iterations.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    resolve_method(method, tol)
     if tol < 0 or max_iters < 0:
         raise ValueError(f"tol and max_iters must be >= 0; got tol={tol}, max_iters={max_iters}")
     check_activation_input(logits)

@@ -12,7 +12,7 @@ from tvseg.layers._operators import (
     SOFTMAX_STEP_LAM_BOUND,
     convergent_step,
 )
-from tvseg.layers._solver import DEFAULT_MAX_ITERS, DEFAULT_METHOD, METHODS, ON_CAP, SolveReport
+from tvseg.layers._solver import DEFAULT_MAX_ITERS, ON_CAP, SolveReport, resolve_method
 
 
 class _TVActivation(nn.Module):
@@ -112,11 +112,9 @@ class TVSoftmax(_TVActivation):
     ):
         # The step only matters in the fixed-iteration mode; the solver picks its own.
         super().__init__(lam=lam, step=step, check_step=tol is None, **kwargs)
-        if tol is None and (method not in (None, "plain") or eval_tol is not None):
-            raise ValueError("method='fista' and eval_tol need tol (without it, the layer is the paper's iteration)")
-        method = DEFAULT_METHOD if method is None and tol is not None else (method or "plain")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+        method = resolve_method(method, tol)
+        if tol is None and eval_tol is not None:
+            raise ValueError("eval_tol needs tol (without it the layer is the paper's fixed iteration)")
         for name, value in (("tol", tol), ("eval_tol", eval_tol), ("backward_tol", backward_tol)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive; got {value}")
