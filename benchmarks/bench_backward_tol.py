@@ -54,8 +54,9 @@ def compare(name: str, logits: torch.Tensor) -> list[str]:
 
 
 def trained_logits(model_path: Path, data_dir: Path, count: int) -> torch.Tensor:
+    from tvseg.datasets.inputs import to_input
     from tvseg.datasets.prepare import PreparedSplit
-    from tvseg.train import load_trained, to_input
+    from tvseg.models import load_trained
 
     model, _ = load_trained(model_path, "cpu")
     test = PreparedSplit(data_dir, "test")

@@ -30,8 +30,9 @@ from tvseg.config import load_config  # noqa: E402
 from tvseg.layers import tv_softmax  # noqa: E402
 from tvseg.layers._solver import solve  # noqa: E402
 from tvseg.losses import nll_on_probabilities  # noqa: E402
-from tvseg.models import TVSettings, build_model, parameter_groups  # noqa: E402
+from tvseg.models import build_model, parameter_groups  # noqa: E402
 from tvseg.profiling import saved_tensor_bytes  # noqa: E402
+from tvseg.settings import TVSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "results" / "cpu" / "runs" / "unet_wbc_clean" / "seed0" / "model.pt"
@@ -61,7 +62,8 @@ def bench_solver(device: torch.device, cap: int) -> None:
 
 
 def _wbc_batch(config: dict, device: torch.device):
-    from tvseg.train import PreparedSplit, make_batch
+    from tvseg.datasets.prepare import PreparedSplit
+    from tvseg.train import make_batch
 
     data = REPO / config["prepared_root"] / "wbc"
     if (data / "manifest.json").exists():

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
-from tvseg.evaluate import Condition, evaluate_run, expand_conditions
+from tvseg.evaluate import Condition, Panels, evaluate_run, expand_conditions
 from tvseg.metrics import confusion_matrix, regularization_effect, scores
-from tvseg.train import TrainingDivergedError, TrainSettings, batch_indices, lr_factor, train
+from tvseg.settings import TrainSettings
+from tvseg.train import TrainingDivergedError, batch_indices, lr_factor, train
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_mirror = pytest.mark.skipif(
@@ -156,8 +157,8 @@ def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
     train(settings, tmp_path / "uninterrupted", progress=False)
     interrupted = tmp_path / "interrupted"
     script = (
-        "import sys; from pathlib import Path; from tvseg.train import TrainSettings, train; "
-        f"train(TrainSettings(**{settings.__dict__!r}), Path({str(interrupted)!r}), progress=False)"
+        "import sys; from pathlib import Path; from tvseg.settings import TrainSettings; from tvseg.train import train; "
+        f"train(TrainSettings(**{settings.record()!r}), Path({str(interrupted)!r}), progress=False)"
     )
     process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     deadline = time.time() + 120
@@ -257,9 +258,8 @@ def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
                 tmp_path / name,
                 conditions,
                 run="unet_wbc_clean",
-                post_tv={"lam": 2.0, "step": 0.25, "iters": 100},
-                qualitative_dir=tmp_path / "panels",
-                qualitative_images=1,
+                post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}},
+                panels=Panels(tmp_path / "panels", images=1),
                 progress=False,
             )  # fmt: skip
         )

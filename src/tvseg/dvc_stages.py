@@ -145,6 +145,7 @@ def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
                     prepared.as_posix(),
                     "src/tvseg/layers",
                     "src/tvseg/models",
+                    "src/tvseg/settings.py",
                     "src/tvseg/train.py",
                     "src/tvseg/losses.py",
                     "workflow/rules/train.smk",

@@ -64,11 +64,12 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     from tvseg.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
     from tvseg.experiment import conditions
 
-    tuned = {POST_TV_TUNED_SUFFIX: {k: config["post_tv"][k] for k in ("lam", "step", "iters")}}
+    # the validated post-TV head costs what the fixed one does: the configured one stands in for it
+    heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
     evaluate_run(
         folder / "model.pt", Path(config["prepared_root"]) / run.dataset, folder / "evaluation.csv",
-        conditions(config), post_tv=config["post_tv"], run=str(run), device=device, progress=False,
-        image_ids=list(image_ids), extra_post_tv=tuned if run.head == "softmax" else None,
+        conditions(config), post_tv=heads if run.head == "softmax" else None, run=str(run), device=device,
+        progress=False, image_ids=list(image_ids),
     )  # fmt: skip
 
 

@@ -22,11 +22,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from tvseg.config import RunId
+from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
-from tvseg.layers import TVSoftmax
 from tvseg.metrics import GROUND_TRUTH, confusion_matrix, regularization_effect, scores
-from tvseg.train import load_trained, to_input
+from tvseg.models import load_trained, tv_head
+from tvseg.settings import TVSettings
 
 CSV_FIELDS = (
     "run", "seed", "dataset", "architecture", "head", "train_data", "method",
@@ -71,95 +72,120 @@ def colourize(labels: np.ndarray, colours: list, ignore_index: int = 255) -> np.
     return palette[labels]
 
 
+@dataclass(frozen=True)
+class Panels:
+    """Qualitative label maps to save: the first ``images`` test images under ``conditions``
+    (names; None: all), into ``folder/<condition>/``."""
+
+    folder: Path
+    images: int
+    conditions: tuple[str, ...] | None = None
+
+    def wanted(self, index: int, condition: Condition) -> bool:
+        return index < self.images and (self.conditions is None or condition.name in self.conditions)
+
+
 def evaluate_run(
     model_path: Path,
     data_dir: Path,
     out_csv: Path,
     conditions: list[Condition],
     noise_seed: int = 0,
-    post_tv: dict | None = None,
+    post_tv: dict[str, dict] | None = None,
     run: str | None = None,
     seed: int = 0,
-    qualitative_dir: Path | None = None,
-    qualitative_images: int = 0,
-    qualitative_conditions: tuple[str, ...] | None = None,
+    panels: Panels | None = None,
     device: str = "auto",
     progress: bool = True,
     split: str = "test",
     image_ids: list[str] | None = None,
-    extra_post_tv: dict[str, dict] | None = None,
 ) -> Path:
     """Evaluate one trained run under every condition into a tidy CSV.
 
+    ``post_tv`` (a plain run's, required there): post-TV heads by method-name suffix ("" for
+    ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
     ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates
-    on training images held out from training); ``extra_post_tv`` adds post-TV heads
-    (name suffix -> settings) for plain runs.
+    on training images held out from training).
     """
     model, settings = load_trained(model_path, device)
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
-    test = PreparedSplit(Path(data_dir), split)
-    wanted_ids = set(image_ids) if image_ids is not None else None
-    manifest = test.manifest
-    num_classes = len(manifest["classes"])
+    images = PreparedSplit(Path(data_dir), split)
     paper_name = run_id.paper_name if run_id else settings.architecture
     heads = {paper_name: model.head}
-    truth_roughness = []  # RE of the ground truth: the reference row of the RE tables
     if settings.head == "softmax":
-        if post_tv is None:  # its settings live in the configuration alone (post_tv), not here
+        if not post_tv:  # its settings live in the configuration alone (post_tv), not here
             raise ValueError(f"{model_path} is a plain network: its evaluation adds post-TV; pass post_tv")
-        posts = {"": post_tv, **(extra_post_tv or {})}
-        for suffix, post in posts.items():
-            heads[f"{paper_name}+postTV{suffix}"] = TVSoftmax(
-                lam=post["lam"], step=post["step"], eval_iters=post["iters"], learn_lam=False
-            ).to(torch_device).eval()  # fmt: skip
-    rows = []
+        for suffix, post in post_tv.items():
+            heads[f"{paper_name}+postTV{suffix}"] = tv_head(TVSettings.for_post_tv(post)).to(torch_device).eval()
     base = {
         "run": str(run_id) if run_id else Path(model_path).parent.name,
         "seed": seed,
-        "dataset": manifest["dataset"],
+        "dataset": images.manifest["dataset"],
         "architecture": settings.architecture,
         "head": settings.head,
         "train_data": "noisy" if settings.split == "train_noisy" else "clean",
     }
-    indices = [i for i, image_id in enumerate(test.ids) if wanted_ids is None or image_id in wanted_ids]
-    if wanted_ids is not None and len(indices) != len(wanted_ids):
-        raise ValueError(f"{len(wanted_ids) - len(indices)} of the requested images are not in {data_dir}/{split}")
+    wanted = set(image_ids) if image_ids is not None else None
+    indices = [i for i, image_id in enumerate(images.ids) if wanted is None or image_id in wanted]
+    if wanted is not None and len(indices) != len(wanted):
+        raise ValueError(f"{len(wanted) - len(indices)} of the requested images are not in {data_dir}/{split}")
     bar = tqdm(
         total=len(conditions) * len(indices), desc=f"evaluate {base['run']}", disable=not progress, dynamic_ncols=True
     )
+    rows, truth_roughness = [], []  # RE of the ground truth: the reference row of the RE tables
     with torch.no_grad():
         for condition in conditions:
-            confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
-            roughness = {name: [] for name in heads}
-            for i in indices:
-                image_id = test.ids[i]
-                noisy = add_noise(to_unit(test.image(i)), image_id, condition.kind, condition.level, noise_seed,
-                                  condition.reading if condition.reading != "none" else "std")  # fmt: skip
-                logits = model.logits(to_input(noisy[None]).to(torch_device))
-                truth = np.asarray(test.label(i))
-                if condition == conditions[0]:
-                    truth_roughness.append(regularization_effect(truth))
-                for name, head in heads.items():
-                    prediction = head(logits).argmax(dim=1)[0].cpu().numpy().astype(np.uint8)
-                    confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
-                    roughness[name].append(regularization_effect(prediction))
-                    wanted = qualitative_conditions is None or condition.name in qualitative_conditions
-                    if qualitative_dir is not None and i < qualitative_images and wanted:
-                        _save_panel(qualitative_dir, name, condition, image_id, prediction, noisy, truth, manifest)
-                bar.update(1)
-            for name in heads:
-                result = scores(confusion[name])
-                common = {**base, "method": name, "condition": condition.kind, "level": condition.level,
-                          "reading": condition.reading}  # fmt: skip
-                rows.append({**common, "metric": "miou", "value": result["miou"]})
-                rows.append({**common, "metric": "accuracy", "value": result["accuracy"]})
-                rows.append({**common, "metric": "re", "value": float(np.mean(roughness[name]))})
-                for class_name, iou in zip(manifest["classes"], result["iou"], strict=True):
-                    rows.append({**common, "metric": f"iou/{class_name}", "value": iou})
+            confusion, roughness = _run_condition(
+                model, heads, images, indices, condition, noise_seed, panels, torch_device,
+                truth_roughness if condition == conditions[0] else None, bar,
+            )  # fmt: skip
+            common = {**base, "condition": condition.kind, "level": condition.level, "reading": condition.reading}
+            rows += _score_rows(common, confusion, roughness, images.manifest["classes"])
             rows.append({**common, "method": GROUND_TRUTH, "metric": "re", "value": float(np.mean(truth_roughness))})
     bar.close()
-    out_csv = Path(out_csv)
+    return _write_rows(rows, Path(out_csv))
+
+
+def _run_condition(model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar):
+    """Every image under ``condition``: per head, the confusion matrix and each image's RE;
+    the ground truth's RE is appended to ``truth_roughness`` when it is a list."""
+    manifest = images.manifest
+    num_classes = len(manifest["classes"])
+    confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
+    roughness = {name: [] for name in heads}
+    for i in indices:
+        image_id = images.ids[i]
+        noisy = add_noise(to_unit(images.image(i)), image_id, condition.kind, condition.level, noise_seed,
+                          condition.reading if condition.reading != "none" else "std")  # fmt: skip
+        logits = model.logits(to_input(noisy[None]).to(device))
+        truth = np.asarray(images.label(i))
+        if truth_roughness is not None:
+            truth_roughness.append(regularization_effect(truth))
+        for name, head in heads.items():
+            prediction = head(logits).argmax(dim=1)[0].cpu().numpy().astype(np.uint8)
+            confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
+            roughness[name].append(regularization_effect(prediction))
+            if panels is not None and panels.wanted(i, condition):
+                _save_panel(panels.folder, name, condition, image_id, prediction, noisy, truth, manifest)
+        bar.update(1)
+    return confusion, roughness
+
+
+def _score_rows(common: dict, confusion: dict, roughness: dict, classes: list[str]) -> list[dict]:
+    rows = []
+    for name in confusion:
+        result = scores(confusion[name])
+        method = {**common, "method": name}
+        rows.append({**method, "metric": "miou", "value": result["miou"]})
+        rows.append({**method, "metric": "accuracy", "value": result["accuracy"]})
+        rows.append({**method, "metric": "re", "value": float(np.mean(roughness[name]))})
+        for class_name, iou in zip(classes, result["iou"], strict=True):
+            rows.append({**method, "metric": f"iou/{class_name}", "value": iou})
+    return rows
+
+
+def _write_rows(rows: list[dict], out_csv: Path) -> Path:
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_csv.with_name(out_csv.name + ".tmp")
     with open(tmp, "w", newline="") as f:

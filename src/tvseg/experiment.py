@@ -8,7 +8,7 @@ from tvseg.config import RunId, dataset_settings, prepared_dir, run_dir
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
 from tvseg.evaluate import Condition, expand_conditions
-from tvseg.train import TrainSettings
+from tvseg.settings import TrainSettings, TVSettings
 
 
 def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
@@ -41,7 +41,7 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         encoder=settings["encoder"],
         encoder_weights=settings.get("encoder_weights"),
         head=run.head,
-        tv=_tv_settings(config, run),
+        tv=tv_settings(config, run),
         lr=settings["lr"],
         lam_lr=settings["lr"] * tv["lam_lr_factor"],
         lr_schedule=settings["lr_schedule"],
@@ -58,11 +58,12 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
     )
 
 
-def _tv_settings(config: dict, run: RunId) -> dict:
+def tv_settings(config: dict, run: RunId) -> TVSettings:
+    """The regularized head of ``run`` from the configuration's ``tv`` (and ``converged`` for the
+    converged extras, RUnet*): the one place the head's settings are read."""
     tv = config["tv"]
     settings = {k: tv[k] for k in ("lam", "step", "train_iters", "eval_iters")}
     if run.converged:
-        # Keys only for the extras, so adding them leaves the paper's runs' settings unchanged.
         converged = config["converged"]
         settings.update(
             train_iters=converged["max_iters"],
@@ -72,7 +73,7 @@ def _tv_settings(config: dict, run: RunId) -> dict:
             method=converged["method"],
             backward_tol=converged["backward_tol"],
         )
-    return settings
+    return TVSettings(**settings)
 
 
 def conditions(config: dict) -> list[Condition]:
@@ -102,22 +103,23 @@ def evaluate_job(
     progress: bool = True,
 ) -> Path:
     """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
-    from tvseg.evaluate import evaluate_run, load_post_tv_choice
+    from tvseg.evaluate import Panels, evaluate_run, load_post_tv_choice
 
     folder = run_dir(config, run, seed)
+    evaluation = config["evaluation"]
+    panels = None
+    if qualitative is not None:
+        panels = Panels(qualitative, evaluation["qualitative_images"], tuple(evaluation["qualitative_conditions"]))
     return evaluate_run(
         model or folder / "model.pt",
         prepared_dir(config, run.dataset),
         out or folder / "evaluation.csv",
         conditions(config),
-        noise_seed=config["evaluation"]["seed"],
-        post_tv=config["post_tv"],
+        noise_seed=evaluation["seed"],
+        post_tv={"": config["post_tv"], **(load_post_tv_choice(post_tv_choice) if post_tv_choice else {})},
         run=str(run),
         seed=seed,
-        qualitative_dir=qualitative,
-        qualitative_images=config["evaluation"]["qualitative_images"],
-        qualitative_conditions=tuple(config["evaluation"]["qualitative_conditions"]),
+        panels=panels,
         device=device,
         progress=progress,
-        extra_post_tv=load_post_tv_choice(post_tv_choice) if post_tv_choice else None,
     )

@@ -99,7 +99,7 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
 def device_name(device: str) -> str:
     import torch
 
-    from tvseg.train import resolve_device
+    from tvseg.settings import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":

@@ -10,65 +10,32 @@ uninterrupted run (on the CPU, with the same thread count).
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
-import json
 import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from tvseg.datasets.inputs import to_input
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
-from tvseg.datasets.splits import choose
+from tvseg.datasets.splits import validation_ids
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
-from tvseg.models import TVSettings, build_model, parameter_groups
+from tvseg.models import build_model, parameter_groups
+from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
-# Encoders expect ImageNet-normalised input, pretrained or not.
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 RUNNING_LOG = "log.running.csv"  # the per-iteration log while training runs; log.csv once it has ended
 LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds", "gap")  # gap: the converged head's reached duality gap
 
 
 class TrainingDivergedError(RuntimeError):
     pass
-
-
-@dataclass
-class TrainSettings:
-    data_dir: str
-    split: str  # train | train_noisy
-    architecture: str
-    num_classes: int
-    encoder: str | None = None
-    encoder_weights: str | None = None
-    head: str = "softmax"
-    tv: dict = field(default_factory=dict)
-    lr: float = 1e-4
-    lam_lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant | poly | cosine (lr_factor)
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 8
-    iterations: int = 20000
-    train_crop: list | None = None
-    class_weights: str | None = None
-    seed: int = 0
-    checkpoint_every: int = 500
-    validation_count: int = 0  # training images held out for tuning, drawn from validation_seed
-    validation_seed: int = 17
-
-    def fingerprint(self) -> str:
-        """What decides the result; a checkpoint from other settings is never resumed."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
 LR_SCHEDULES = ("constant", "poly", "cosine")
@@ -88,26 +55,6 @@ def lr_factor(schedule: str, iteration: int, iterations: int) -> float:
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {schedule!r}")
-
-
-def validation_ids(train_ids: list[str], count: int, seed: int) -> list[str]:
-    """Training images held out for tuning (never test images), drawn from the seed."""
-    return choose(list(train_ids), count, seed) if count else []
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was asked for, but CUDA is not available here; use device: auto or cpu")
-    return device
-
-
-def to_input(images_u8: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 or float in [0, 1] -> normalised (B, 3, H, W) float32."""
-    images = images_u8.astype(np.float32) / 255.0 if images_u8.dtype == np.uint8 else images_u8.astype(np.float32)
-    return torch.from_numpy(((images - MEAN) / STD).transpose(0, 3, 1, 2).copy())
 
 
 def batch_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndarray:
@@ -158,10 +105,16 @@ def first_non_finite(model: torch.nn.Module) -> str | None:
     A blown-up run can keep a finite loss (probabilities are clamped in the loss) while its
     weights or running statistics overflow; this catches it at the iteration it happens.
     """
-    for name, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            return name
-    return None
+    named = [
+        (n, t) for n, t in itertools.chain(model.named_parameters(), model.named_buffers()) if t.is_floating_point()
+    ]
+    if not named:
+        return None
+    # one reading on the host for all tensors, not one per tensor (each reading waits for a GPU)
+    finite = torch.stack([torch.isfinite(tensor).all() for _, tensor in named])
+    if bool(finite.all()):
+        return None
+    return named[int((~finite).nonzero()[0, 0])][0]
 
 
 def _gap_value(model) -> str:
@@ -180,6 +133,41 @@ def _trim_log(log_path: Path, last_iteration: int) -> None:
         writer = csv.DictWriter(f, LOG_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _resume(checkpoint_path: Path, log_path: Path, model, optimizer, settings: TrainSettings, device) -> int:
+    """Load the checkpoint into ``model`` and ``optimizer`` and trim the log to it; returns the
+    iteration to start from (0, with any stale log removed, where there is no checkpoint)."""
+    if not checkpoint_path.exists():
+        if log_path.exists():
+            log_path.unlink()
+        return 0
+    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    if checkpoint["fingerprint"] != settings.fingerprint():
+        raise RuntimeError(
+            f"{checkpoint_path} was written with other settings; delete it (or the run folder) to start anew"
+        )
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    _trim_log(log_path, checkpoint["iteration"])
+    return checkpoint["iteration"]
+
+
+def _build(settings: TrainSettings, device):
+    """The model, its optimizer (SGD with lambda's own rate) and the loss's class weights."""
+    model = build_model(
+        settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
+        head=settings.head, tv=settings.tv, seed=settings.seed,
+    ).to(device)  # fmt: skip
+    optimizer = torch.optim.SGD(
+        parameter_groups(model, settings.lr, settings.lam_lr),
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+    )
+    weight = None
+    if settings.class_weights:
+        weight = torch.tensor(CLASS_WEIGHTS[settings.class_weights], dtype=torch.float32, device=device)
+    return model, optimizer, weight
 
 
 class TrainingStopped(RuntimeError):
@@ -205,7 +193,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / "model.pt"
     if final.exists():
-        if torch.load(final, map_location="cpu", weights_only=False)["settings"] == asdict(settings):
+        if torch.load(final, map_location="cpu", weights_only=False)["settings"] == settings.record():
             return final  # already trained with exactly these settings
         raise RuntimeError(f"{final} exists from other settings; delete the run folder to train anew")
     torch_device = resolve_device(device)
@@ -216,36 +204,12 @@ def train(
     keep = np.asarray([i for i, item in enumerate(split.ids) if item not in held_out])
     if len(keep) == 0:
         raise ValueError(f"no training images left in {settings.data_dir}/{settings.split}")
-    model = build_model(
-        settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
-        head=settings.head, tv=TVSettings(**settings.tv), seed=settings.seed,
-    ).to(torch_device)  # fmt: skip
+    model, optimizer, weight = _build(settings, torch_device)
     lr_factor(settings.lr_schedule, 0, settings.iterations)  # an unknown schedule fails before any work
-    optimizer = torch.optim.SGD(
-        parameter_groups(model, settings.lr, settings.lam_lr),
-        momentum=settings.momentum,
-        weight_decay=settings.weight_decay,
-    )
     initial_lrs = [group["lr"] for group in optimizer.param_groups]
-    weight = None
-    if settings.class_weights:
-        weight = torch.tensor(CLASS_WEIGHTS[settings.class_weights], dtype=torch.float32, device=torch_device)
 
     checkpoint_path, log_path, finished_log = out_dir / "checkpoint.pt", out_dir / RUNNING_LOG, out_dir / "log.csv"
-    start = 0
-    if checkpoint_path.exists():
-        checkpoint = torch.load(checkpoint_path, map_location=torch_device, weights_only=False)
-        if checkpoint["fingerprint"] != settings.fingerprint():
-            raise RuntimeError(
-                f"{checkpoint_path} was written with other settings; delete it (or the run folder) to start anew"
-            )
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start = checkpoint["iteration"]
-        _trim_log(log_path, start)
-    elif log_path.exists():
-        log_path.unlink()
-
+    start = _resume(checkpoint_path, log_path, model, optimizer, settings, torch_device)
     last_saved = start if checkpoint_path.exists() else None
 
     def save_checkpoint(iteration: int) -> None:
@@ -317,19 +281,7 @@ def train(
                 raise TrainingStopped(
                     f"run {out_dir}: stopped after iteration {iteration + 1}; run the same command to resume"
                 )
-    _atomic_save({"model": model.state_dict(), "settings": asdict(settings), "iterations": settings.iterations}, final)
+    _atomic_save({"model": model.state_dict(), "settings": settings.record(), "iterations": settings.iterations}, final)
     os.replace(log_path, finished_log)
     checkpoint_path.unlink()  # model.pt holds the weights; the optimizer state is no longer needed
     return final
-
-
-def load_trained(path: Path, device: str = "cpu"):
-    """A trained model and its settings from ``model.pt``."""
-    saved = torch.load(Path(path), map_location=resolve_device(device), weights_only=False)
-    settings = TrainSettings(**saved["settings"])
-    model = build_model(
-        settings.architecture, settings.num_classes, settings.encoder, None,
-        head=settings.head, tv=TVSettings(**settings.tv), seed=settings.seed,
-    )  # fmt: skip
-    model.load_state_dict(saved["model"])
-    return model.to(resolve_device(device)).eval(), settings

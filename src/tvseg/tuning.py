@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from tvseg.config import RunId, prepared_dir, seeds_for
+from tvseg.datasets.prepare import PreparedSplit
+from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
 from tvseg.experiment import train_settings
 from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
-from tvseg.train import PreparedSplit, train, validation_ids
+from tvseg.train import train
 
 
 def _study_config(config: dict, dataset: str, lam: float, validation_count: int) -> dict:
@@ -70,9 +72,9 @@ def lambda_study(
             )
             csv = evaluate_run(
                 model, prepared_dir(study, dataset), folder / "validation.csv", conditions,
-                noise_seed=config["evaluation"]["seed"], post_tv=post, run=str(run), seed=seed, device=device,
-                split=run_settings.split, image_ids=held_out,
-                extra_post_tv=extra_post if lam is None else None, progress=progress,
+                noise_seed=config["evaluation"]["seed"], post_tv={"": post, **extra_post} if lam is None else None,
+                run=str(run), seed=seed, device=device, split=run_settings.split, image_ids=held_out,
+                progress=progress,
             )  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")

@@ -2,7 +2,6 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import yaml
@@ -116,7 +115,9 @@ def train_inputs(wildcards):
 def train_params(wildcards):
     """Exactly what a training job reads, so a change re-runs training and nothing else does."""
     return json.dumps(
-        asdict(train_settings(config, RunId.parse(wildcards.run), int(wildcards.seed))),
+        train_settings(
+            config, RunId.parse(wildcards.run), int(wildcards.seed)
+        ).record(),
         sort_keys=True,
     )
 
@@ -141,7 +142,7 @@ def tuning_params(wildcards):
         wildcards.dataset,
         "clean",
     )
-    settings = asdict(train_settings(config, plain, 0))
+    settings = train_settings(config, plain, 0).record()
     settings.pop("seed")
     return json.dumps(
         {

@@ -29,3 +29,8 @@ def choose(ids: list[str], count: int, seed: int) -> list[str]:
 def load_split_file(path: Path) -> dict[str, list[str]]:
     data = json.loads(Path(path).read_text())
     return {name: list(ids) for name, ids in data["splits"].items()}
+
+
+def validation_ids(train_ids: list[str], count: int, seed: int) -> list[str]:
+    """Training images held out for tuning (never test images), drawn from the seed."""
+    return choose(list(train_ids), count, seed) if count else []

@@ -2,12 +2,13 @@
 
 A model assembles network -> head: the network gives logits, the head (plain softmax or
 :class:`~tvseg.layers.TVSoftmax`) gives probabilities. The plain and regularized variants of
-one seed differ only in the head.
+one seed differ only in the head. ``tv_head`` builds a TV head from its ``TVSettings`` (the
+regularized nets', post-TV's, the converged one's); ``load_trained`` rebuilds a trained run
+from its ``model.pt``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import segmentation_models_pytorch as smp
@@ -17,25 +18,11 @@ from torch import Tensor, nn
 
 from tvseg.layers import TVSoftmax
 from tvseg.models.segnet import SegNet
+from tvseg.settings import TrainSettings, TVSettings, resolve_device
 
 ARCHITECTURES = ("unet", "segnet")
 HEADS = ("softmax", "tv")
 SEGNET_ENCODER = "vgg16_bn"
-
-
-@dataclass(frozen=True)
-class TVSettings:
-    """Settings of the TV softmax head (see :class:`~tvseg.layers.TVSoftmax`)."""
-
-    lam: float = 1.0
-    step: float = 0.25
-    train_iters: int = 1
-    eval_iters: int = 100
-    learn_lam: bool = True
-    tol: float | None = None  # set: the converged layer (RUnet*), the iteration counts are its cap
-    eval_tol: float | None = None  # None: tol
-    method: str = "plain"
-    backward_tol: float = 1e-2
 
 
 class SoftmaxHead(nn.Module):
@@ -145,16 +132,32 @@ def build_model(
     if head == "softmax":
         head_module: nn.Module = SoftmaxHead()
     else:
-        settings = tv if isinstance(tv, TVSettings) else TVSettings(**(tv or {}))
-        if settings.tol is None:  # the paper's head: iteration counts
-            mode = {"train_iters": settings.train_iters, "eval_iters": settings.eval_iters}
-        else:  # the converged head (RUnet*): the counts are its cap
-            mode = {
-                "tol": settings.tol, "eval_tol": settings.eval_tol, "method": settings.method,
-                "max_iters": max(settings.train_iters, settings.eval_iters), "backward_tol": settings.backward_tol,
-            }  # fmt: skip
-        head_module = TVSoftmax(lam=settings.lam, step=settings.step, learn_lam=settings.learn_lam, **mode)
+        head_module = tv_head(tv if isinstance(tv, TVSettings) else TVSettings(**(tv or {})))
     return SegmentationModel(network, head_module, size_multiple)
+
+
+def tv_head(settings: TVSettings) -> TVSoftmax:
+    """The TV softmax head of ``settings``: RUnet's and RSegNet's, post-TV's, the converged one's."""
+    if settings.tol is None:  # the paper's head: iteration counts
+        mode = {"train_iters": settings.train_iters, "eval_iters": settings.eval_iters}
+    else:  # the converged head (RUnet*): the counts are its cap
+        mode = {
+            "tol": settings.tol, "eval_tol": settings.eval_tol, "method": settings.method,
+            "max_iters": max(settings.train_iters, settings.eval_iters), "backward_tol": settings.backward_tol,
+        }  # fmt: skip
+    return TVSoftmax(lam=settings.lam, step=settings.step, learn_lam=settings.learn_lam, **mode)
+
+
+def load_trained(path: Path, device: str = "cpu") -> tuple[SegmentationModel, TrainSettings]:
+    """A trained model (in eval mode, on ``device``) and its settings, from ``model.pt``."""
+    saved = torch.load(Path(path), map_location=resolve_device(device), weights_only=False)
+    settings = TrainSettings(**saved["settings"])
+    model = build_model(
+        settings.architecture, settings.num_classes, settings.encoder, None,
+        head=settings.head, tv=settings.tv, seed=settings.seed,
+    )  # fmt: skip
+    model.load_state_dict(saved["model"])
+    return model.to(resolve_device(device)).eval(), settings
 
 
 def parameter_groups(model: SegmentationModel, lr: float, lam_lr: float) -> list[dict]:

@@ -1,0 +1,99 @@
+"""The settings of a run, one object each: the regularized head's (``TVSettings``) and a training
+run's (``TrainSettings``), and the configured device's name read as a torch device.
+
+``experiment.train_settings`` builds them once from the configuration; the model, the trainer,
+post-TV, the studies and the converged variant take them whole. ``record()`` is how a run
+stores them (model.pt, the workflow's params, the checkpoint's fingerprint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from tvseg.layers._solver import resolve_method
+
+# The paper's head is set by these four; the converged solver's settings are recorded only where
+# it is on, so adding them left the records (and the workflow's params) of the paper's runs as they were.
+PAPER_TV_KEYS = ("lam", "step", "train_iters", "eval_iters")
+CONVERGED_TV_KEYS = ("tol", "eval_tol", "method", "backward_tol")
+
+
+@dataclass(frozen=True)
+class TVSettings:
+    """Settings of the TV softmax head (see :class:`~tvseg.layers.TVSoftmax`)."""
+
+    lam: float = 1.0
+    step: float = 0.25
+    train_iters: int = 1
+    eval_iters: int = 100
+    learn_lam: bool = True
+    tol: float | None = None  # set: the converged layer (RUnet*), the iteration counts are its cap
+    eval_tol: float | None = None  # None: tol
+    method: str = "plain"
+    backward_tol: float = 1e-2
+
+    def __post_init__(self):
+        resolve_method(self.method, self.tol)
+
+    @classmethod
+    def for_post_tv(cls, post_tv: dict) -> TVSettings:
+        """Post-TV's head from the configuration's ``post_tv`` (lam, step, iters): lambda fixed."""
+        return cls(lam=post_tv["lam"], step=post_tv["step"], eval_iters=post_tv["iters"], learn_lam=False)
+
+    def record(self) -> dict:
+        keys = PAPER_TV_KEYS + (CONVERGED_TV_KEYS if self.tol is not None else ())
+        record = {key: getattr(self, key) for key in keys}
+        if not self.learn_lam:
+            record["learn_lam"] = False
+        return record
+
+
+@dataclass
+class TrainSettings:
+    data_dir: str
+    split: str  # train | train_noisy
+    architecture: str
+    num_classes: int
+    encoder: str | None = None
+    encoder_weights: str | None = None
+    head: str = "softmax"
+    tv: TVSettings = field(default_factory=TVSettings)  # a dict (a stored record) is read into TVSettings
+    lr: float = 1e-4
+    lam_lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | poly | cosine (train.lr_factor)
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 8
+    iterations: int = 20000
+    train_crop: list | None = None
+    class_weights: str | None = None
+    seed: int = 0
+    checkpoint_every: int = 500
+    validation_count: int = 0  # training images held out for tuning, drawn from validation_seed
+    validation_seed: int = 17
+
+    def __post_init__(self):
+        if isinstance(self.tv, dict):
+            self.tv = TVSettings(**self.tv)
+
+    def record(self) -> dict:
+        """The settings as a run stores them (model.pt) and the workflow compares them (params)."""
+        return {**asdict(self), "tv": self.tv.record()}
+
+    def fingerprint(self) -> str:
+        """What decides the result; a checkpoint from other settings is never resumed."""
+        return hashlib.sha256(json.dumps(self.record(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """The configured device (``auto``, ``cpu``, ``cuda``, ``cuda:N``) as a torch device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for, but CUDA is not available here; use device: auto or cpu")
+    return device
