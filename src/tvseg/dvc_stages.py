@@ -65,150 +65,121 @@ def _refuse_untracked_results(profile: Path, results: Path) -> None:
         )
 
 
-def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
-    profile_dir = Path(profile)
-    override = profile_dir / "tvseg.yaml"
-    config = load_config(config_path, override)
-    _refuse_untracked_results(profile_dir, Path(config["results_dir"]))
-    base = Path(config_path)
-    run = f"snakemake --profile {profile_dir.as_posix()}"
-    prepared = Path(config["prepared_root"])
-    results = Path(config["results_dir"])
-    runs = runs_for(config)
-    datasets = sorted({r.dataset for r in runs})
+TRAIN_DATASET_KEYS = (
+    "architecture", "encoder", "encoder_weights", "batch_size", "iterations", "lr", "lr_schedule",
+    "class_weights", "train_crop", "validation_count", "seeds",
+)  # fmt: skip
+DATA_DATASET_KEYS = ("size", "limit", "noisy_train", "split", "train_count")
+# The code each stage runs: a change to it re-runs the stage's Snakemake command.
+DATA_CODE = ["src/tvseg/datasets", "workflow/rules/download.smk", "workflow/rules/prepare.smk",
+             "workflow/rules/noisy_split.smk"]  # fmt: skip
+TRAIN_CODE = ["src/tvseg/layers", "src/tvseg/models", "src/tvseg/settings.py", "src/tvseg/train.py",
+              "src/tvseg/losses.py", "workflow/rules/train.smk"]  # fmt: skip
+# evaluation rebuilds the models and their heads (post-TV's too) and adds the noise itself
+EVALUATE_CODE = ["src/tvseg/datasets", "src/tvseg/layers", "src/tvseg/models", "src/tvseg/settings.py",
+                 "src/tvseg/evaluate.py", "src/tvseg/metrics.py", "src/tvseg/tuning.py",
+                 "workflow/rules/evaluate.smk"]  # fmt: skip
+REPORT_CODE = ["src/tvseg/report.py", "src/tvseg/claims.py", "src/tvseg/reference/paper_results.csv",
+               "workflow/rules/tables.smk", "workflow/rules/figures.smk", "workflow/report"]  # fmt: skip
 
-    data_keys = ["noise"] + [
-        f"datasets.{d}.{k}" for d in datasets for k in ("size", "limit", "noisy_train", "split", "train_count")
+
+class _Profile:
+    """What every stage reads: the configuration, its two files, its folders and its runs' files."""
+
+    def __init__(self, profile: str, config_path: str):
+        self.dir = Path(profile)
+        self.base, self.override = Path(config_path), self.dir / "tvseg.yaml"
+        self.config = load_config(self.base, self.override)
+        self.prepared, self.results = Path(self.config["prepared_root"]), Path(self.config["results_dir"])
+        _refuse_untracked_results(self.dir, self.results)
+        self.snakemake = f"snakemake --profile {self.dir.as_posix()}"
+        runs = runs_for(self.config)
+        self.datasets = sorted({r.dataset for r in runs})
+        folders = [(r, run_dir(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
+        self.models = [folder / "model.pt" for _, folder in folders]
+        self.logs = [folder / "log.csv" for _, folder in folders]
+        self.regularized_logs = [folder / "log.csv" for r, folder in folders if r.head == "tv"]
+        self.evaluations = [folder / "evaluation.csv" for _, folder in folders]
+        self.panels = [folder / "panels" for _, folder in folders]
+
+    def params(self, keys: list[str]) -> list:
+        return _params(keys, self.base, self.override)
+
+    def command(self, items) -> str:
+        return f"{self.snakemake} {' '.join(_paths(items))}"
+
+
+def _paths(items) -> list[str]:
+    return [Path(p).as_posix() for p in items]
+
+
+def _data_stage(p: _Profile) -> dict:
+    keys = ["noise"] + [f"datasets.{d}.{k}" for d in p.datasets for k in DATA_DATASET_KEYS]
+    noisy_ids = [p.prepared / d / "train_noisy" / "ids.json" for d in p.datasets]
+    return {"cmd": p.command(noisy_ids), "deps": DATA_CODE, "params": p.params(keys), "outs": [p.prepared.as_posix()]}
+
+
+def _train_stage(p: _Profile) -> dict:
+    keys = ["tv", "converged", "training", "seeds"] + [
+        f"datasets.{d}.{k}" for d in p.datasets for k in TRAIN_DATASET_KEYS
     ]
-    train_keys = ["tv", "converged", "training", "seeds"] + [
-        f"datasets.{d}.{k}"
-        for d in datasets
-        for k in (
-            "architecture",
-            "encoder",
-            "encoder_weights",
-            "batch_size",
-            "iterations",
-            "lr",
-            "lr_schedule",
-            "class_weights",
-            "train_crop",
-            "validation_count",
-            "seeds",
-        )  # fmt: skip
-    ]
-    noisy_ids = [prepared / d / "train_noisy" / "ids.json" for d in datasets]
-    models, logs, evaluations, panels, regularized_logs = [], [], [], [], []
-    for r in runs:
-        for seed in seeds_for(config, r):
-            folder = run_dir(config, r, seed)
-            models.append(folder / "model.pt")
-            logs.append(folder / "log.csv")
-            if r.head == "tv":
-                regularized_logs.append(folder / "log.csv")
-            evaluations.append(folder / "evaluation.csv")
-            panels.append(folder / "panels")
-    readings = config["evaluation"]["gaussian_readings"]
-    tuned = config["post_tv"]["tune"]["enabled"]
-    tuning = results / "post_tv"
+    return {
+        "cmd": p.command(p.models),
+        "deps": [p.prepared.as_posix()] + TRAIN_CODE,
+        "params": p.params(keys),
+        # persist: `dvc repro` never deletes a trained model or its log; a code change re-runs the
+        # stage's Snakemake command, which does not retrain finished runs (README, DVC section)
+        "outs": [{path: {"persist": True}} for path in _paths(p.models + p.logs)],
+    }
+
+
+def _evaluate_stage(p: _Profile) -> dict:
+    tuned = p.datasets if p.config["post_tv"]["tune"]["enabled"] else []
+    return {
+        "cmd": p.command(p.evaluations),
+        "deps": _paths(p.models) + [p.prepared.as_posix()] + EVALUATE_CODE,
+        "params": p.params(["evaluation", "post_tv"]),
+        # post_tv/<dataset>/runs: the runs that chose post-TV's lambda on validation (the choice
+        # itself, choice.json, is a small fact kept in git)
+        "outs": _paths(p.evaluations + p.panels)
+        + [{(p.results / "post_tv" / d / "runs").as_posix(): {"persist": True}} for d in tuned],
+    }
+
+
+def _report_stage(p: _Profile) -> dict:
+    results = p.results
+    readings = p.config["evaluation"]["gaussian_readings"]
     tables = [
         results / "tables" / f"table{n}_{r}.{e}" for n in TABLES for r in readings for e in ("md", "tex", "csv", "html")
     ]
     figures = [results / "figures" / f"figure{n}_{d}.{e}" for d, n in FIGURES.items() for e in ("png", "pdf")]
-    figures += [results / "figures" / f"panels_{d}_{t}.png" for d in datasets for t in ("clean", "noisy")]
-
+    figures += [results / "figures" / f"panels_{d}_{t}.png" for d in p.datasets for t in ("clean", "noisy")]
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
     other_figures = [f for f in figures if f not in curve_pngs]
-
-    def paths(items):
-        return [p.as_posix() for p in items]
-
-    def targets(items):
-        return " ".join(paths(items))
-
+    small = [results / "metrics.csv", results / "claims.md", results / "claims.html", results / "lambdas.csv"]
     return {
-        "stages": {
-            "data": {
-                "cmd": f"{run} {targets(noisy_ids)}",
-                "deps": [
-                    "src/tvseg/datasets",
-                    "workflow/rules/download.smk",
-                    "workflow/rules/prepare.smk",
-                    "workflow/rules/noisy_split.smk",
-                ],  # fmt: skip
-                "params": _params(data_keys, base, override),
-                "outs": [prepared.as_posix()],
-            },
-            "train": {
-                "cmd": f"{run} {targets(models)}",
-                "deps": [
-                    prepared.as_posix(),
-                    "src/tvseg/layers",
-                    "src/tvseg/models",
-                    "src/tvseg/settings.py",
-                    "src/tvseg/train.py",
-                    "src/tvseg/losses.py",
-                    "workflow/rules/train.smk",
-                ],  # fmt: skip
-                "params": _params(train_keys, base, override),
-                # persist: `dvc repro` never deletes a trained model or its log; a code change re-runs the
-                # stage's Snakemake command, which does not retrain finished runs (README, DVC section)
-                "outs": [{p: {"persist": True}} for p in paths(models) + paths(logs)],
-            },
-            "evaluate": {
-                "cmd": f"{run} {targets(evaluations)}",
-                "deps": paths(models)
-                + [
-                    prepared.as_posix(),
-                    "src/tvseg/evaluate.py",
-                    "src/tvseg/metrics.py",
-                    "src/tvseg/tuning.py",
-                    "workflow/rules/evaluate.smk",
-                ],  # fmt: skip
-                "params": _params(["evaluation", "post_tv"], base, override),
-                # post_tv/<dataset>/runs: the runs that chose post-TV's lambda on validation (the choice
-                # itself, choice.json, is a small fact kept in git)
-                "outs": paths(evaluations)
-                + paths(panels)
-                + [{(tuning / d / "runs").as_posix(): {"persist": True}} for d in (datasets if tuned else [])],
-            },
-            "report": {
-                "cmd": [
-                    f"{run} {(results / 'summary.json').as_posix()} {(results / 'claims.md').as_posix()} "
-                    f"{(results / 'claims.html').as_posix()} "
-                    f"{(results / 'lambdas.csv').as_posix()} {targets(tables)} {targets(figures)}",
-                    f"{run} --report {(results / 'report.html').as_posix()}",
-                ],
-                "deps": paths(evaluations)
-                + paths(regularized_logs)
-                + [
-                    "src/tvseg/report.py",
-                    "src/tvseg/claims.py",
-                    "src/tvseg/reference/paper_results.csv",
-                    "workflow/rules/tables.smk",
-                    "workflow/rules/figures.smk",
-                    "workflow/report",
-                ],  # fmt: skip
-                "outs": [
-                    {p: {"cache": False}}
-                    for p in paths(
-                        [
-                            results / "metrics.csv",
-                            results / "claims.md",
-                            results / "claims.html",
-                            results / "lambdas.csv",
-                        ]
-                        + [results / "tables"]
-                        + other_figures
-                    )
-                ]
-                # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
-                + [(results / "report.html").as_posix()],
-                "metrics": [{(results / "summary.json").as_posix(): {"cache": False}}],
-                "plots": [{p: {"cache": False}} for p in paths(curve_pngs)],
-            },
-        }
+        "cmd": [
+            p.command(
+                [results / "summary.json", results / "claims.md", results / "claims.html", results / "lambdas.csv"]
+                + tables
+                + figures
+            ),
+            f"{p.snakemake} --report {(results / 'report.html').as_posix()}",
+        ],  # fmt: skip
+        "deps": _paths(p.evaluations + p.regularized_logs) + REPORT_CODE,
+        # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
+        "outs": [{path: {"cache": False}} for path in _paths(small + [results / "tables"] + other_figures)]
+        + [(results / "report.html").as_posix()],
+        "metrics": [{(results / "summary.json").as_posix(): {"cache": False}}],
+        "plots": [{path: {"cache": False}} for path in _paths(curve_pngs)],
     }
+
+
+def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
+    """The four stages (data, train, evaluate, report) of ``profile``."""
+    p = _Profile(profile, config_path)
+    return {"stages": {"data": _data_stage(p), "train": _train_stage(p), "evaluate": _evaluate_stage(p),
+                       "report": _report_stage(p)}}  # fmt: skip
 
 
 def render(profile: str) -> str:
