@@ -170,6 +170,40 @@ def _build(settings: TrainSettings, device):
     return model, optimizer, weight
 
 
+def _save_checkpoint(path: Path, model, optimizer, iteration: int, settings: TrainSettings) -> None:
+    _atomic_save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
+         "fingerprint": settings.fingerprint()},
+        path,
+    )  # fmt: skip
+
+
+def _diverged(out_dir: Path, what: str, iteration: int, last_saved: int | None, checkpoint_path: Path):
+    kept = (
+        f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
+        if last_saved
+        else "no checkpoint had been written yet"
+    )
+    return TrainingDivergedError(
+        f"run {out_dir}: {what} at iteration {iteration + 1}; training stopped and {kept}. "
+        "Lower the learning rate (or lambda's), or check the data."
+    )
+
+
+def _sgd_step(model, optimizer, images, labels, weight) -> tuple[float, str | None]:
+    """One step of SGD; returns the loss and what turned non-finite (None: nothing). A non-finite
+    loss stops before the update, so the weights stay those of the last good iteration."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = nll_on_probabilities(model(images), labels, weight=weight, ignore_index=IGNORE_INDEX)
+    loss_value = float(loss.detach())
+    if not math.isfinite(loss_value):
+        return loss_value, f"the loss is {loss_value}"
+    loss.backward()
+    optimizer.step()
+    bad = first_non_finite(model)
+    return loss_value, None if bad is None else f"{bad} holds non-finite values after the update"
+
+
 class TrainingStopped(RuntimeError):
     """Training was asked to stop (``stop`` was set); a checkpoint of the last finished iteration is kept."""
 
@@ -211,40 +245,11 @@ def train(
     checkpoint_path, log_path, finished_log = out_dir / "checkpoint.pt", out_dir / RUNNING_LOG, out_dir / "log.csv"
     start = _resume(checkpoint_path, log_path, model, optimizer, settings, torch_device)
     last_saved = start if checkpoint_path.exists() else None
-
-    def save_checkpoint(iteration: int) -> None:
-        nonlocal last_saved
-        last_saved = iteration
-        _atomic_save(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
-             "fingerprint": settings.fingerprint()},
-            checkpoint_path,
-        )  # fmt: skip
-
-    def diverged(what: str, iteration: int) -> None:
-        kept = (
-            f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
-            if last_saved
-            else "no checkpoint had been written yet"
-        )
-        raise TrainingDivergedError(
-            f"run {out_dir}: {what} at iteration {iteration + 1}; training stopped and {kept}. "
-            "Lower the learning rate (or lambda's), or check the data."
-        )
-
     new_log = not log_path.exists()
     model.train()
-    with (
-        open(log_path, "a", newline="") as log_file,
-        tqdm(
-            total=settings.iterations,
-            initial=start,
-            desc=out_dir.name,
-            unit="it",
-            disable=not progress,
-            dynamic_ncols=True,
-        ) as bar,
-    ):
+    bar = tqdm(total=settings.iterations, initial=start, desc=out_dir.name, unit="it", disable=not progress,
+               dynamic_ncols=True)  # fmt: skip
+    with open(log_path, "a", newline="") as log_file, bar:
         log = csv.DictWriter(log_file, LOG_FIELDS)
         if new_log:
             log.writeheader()
@@ -255,17 +260,9 @@ def train(
                 group["lr"] = initial * factor
             items = keep[batch_indices(len(keep), settings.batch_size, iteration, settings.seed)]
             images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed)
-            images, labels = images.to(torch_device), labels.to(torch_device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = nll_on_probabilities(model(images), labels, weight=weight, ignore_index=IGNORE_INDEX)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                diverged(f"the loss is {loss_value}", iteration)
-            loss.backward()
-            optimizer.step()
-            bad = first_non_finite(model)
-            if bad is not None:
-                diverged(f"{bad} holds non-finite values after the update", iteration)
+            loss_value, broken = _sgd_step(model, optimizer, images.to(torch_device), labels.to(torch_device), weight)
+            if broken is not None:
+                raise _diverged(out_dir, broken, iteration, last_saved, checkpoint_path)
             log.writerow(
                 {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
                  "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
@@ -276,7 +273,8 @@ def train(
             stopping = stop is not None and stop.is_set()
             if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations or stopping:
                 log_file.flush()
-                save_checkpoint(iteration + 1)
+                _save_checkpoint(checkpoint_path, model, optimizer, iteration + 1, settings)
+                last_saved = iteration + 1
             if stopping and iteration + 1 < settings.iterations:
                 raise TrainingStopped(
                     f"run {out_dir}: stopped after iteration {iteration + 1}; run the same command to resume"
