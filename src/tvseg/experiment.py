@@ -8,7 +8,7 @@ from tvseg.config import RunId, dataset_settings, prepared_dir, run_dir
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
 from tvseg.evaluate import Condition, expand_conditions
-from tvseg.settings import TrainSettings, TVSettings
+from tvseg.settings import PAPER_TV_KEYS, TrainSettings, TVSettings
 
 
 def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
@@ -62,7 +62,7 @@ def tv_settings(config: dict, run: RunId) -> TVSettings:
     """The regularized head of ``run`` from the configuration's ``tv`` (and ``converged`` for the
     converged extras, RUnet*): the one place the head's settings are read."""
     tv = config["tv"]
-    settings = {k: tv[k] for k in ("lam", "step", "train_iters", "eval_iters")}
+    settings = {k: tv[k] for k in PAPER_TV_KEYS}
     if run.converged:
         converged = config["converged"]
         settings.update(

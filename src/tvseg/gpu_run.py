@@ -6,10 +6,10 @@ For a GPU box that has PyTorch with CUDA but neither internet nor the workflow's
 
 unpacks the bundle (``tvseg bundle``; checked first), then runs the jobs the workflow would run
 for its configuration (post-TV's validation choice, training, evaluation; seed by seed, each
-evaluation right after its training) into the workflow's paths under ``results_dir``, through the same functions as the
-CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose outputs exist is skipped (a run
-whose evaluation exists too, even without its model: a box's results come back without them),
-and training resumes from its checkpoint, so the same command continues an interrupted run.
+evaluation right after its training) into the workflow's paths under ``results_dir``, through
+the same functions as the CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose
+outputs exist is skipped (a run whose evaluation exists too, even without its model: a box's
+results come back without them), and training resumes from its checkpoint, so the same command continues an interrupted run.
 After each job ``<results_dir>/gpu-run.json`` records the device, the versions, each job's time
 and how many of the planned jobs are finished, and ``gpu-run-outputs.txt`` lists the files of the
 finished jobs, for ``make render-gpu`` (Snakemake marks them up to date with ``--touch`` and
@@ -49,14 +49,17 @@ class Job:
             return [folder / "model.pt", folder / "log.csv"]
         return [folder / "evaluation.csv", folder / "panels"]
 
+    def made(self, config: dict) -> bool:
+        """Whether every output exists."""
+        return all(path.exists() for path in self.outputs(config))
+
     def done(self, config: dict) -> bool:
         """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
         run's evaluations come back from a GPU box without the models (too large to bring back),
         so a later run on a fresh box goes on with the runs not yet evaluated."""
-        if self.kind == "tune":
-            return all(path.exists() for path in self.outputs(config))
-        evaluation = run_dir(config, self.run, self.seed) / "evaluation.csv"
-        return evaluation.exists() or all(path.exists() for path in self.outputs(config))
+        if self.kind != "tune" and (run_dir(config, self.run, self.seed) / "evaluation.csv").exists():
+            return True
+        return self.made(config)
 
 
 def planned_jobs(config: dict) -> list[Job]:
@@ -129,9 +132,7 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
         record["finished"] = sum(job.done(config) for job in jobs)
         record["planned"] = len(jobs)
         (results / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-        made = [
-            str(path) for job in jobs if all(p.exists() for p in job.outputs(config)) for path in job.outputs(config)
-        ]
+        made = [path for job in jobs if job.made(config) for path in job.outputs(config)]
         (results / OUTPUTS).write_text("".join(f"{path}\n" for path in made))
 
     for number, job in enumerate(jobs, 1):

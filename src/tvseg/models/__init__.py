@@ -150,14 +150,15 @@ def tv_head(settings: TVSettings) -> TVSoftmax:
 
 def load_trained(path: Path, device: str = "cpu") -> tuple[SegmentationModel, TrainSettings]:
     """A trained model (in eval mode, on ``device``) and its settings, from ``model.pt``."""
-    saved = torch.load(Path(path), map_location=resolve_device(device), weights_only=False)
+    torch_device = resolve_device(device)
+    saved = torch.load(Path(path), map_location=torch_device, weights_only=False)
     settings = TrainSettings(**saved["settings"])
     model = build_model(
         settings.architecture, settings.num_classes, settings.encoder, None,
         head=settings.head, tv=settings.tv, seed=settings.seed,
     )  # fmt: skip
     model.load_state_dict(saved["model"])
-    return model.to(resolve_device(device)).eval(), settings
+    return model.to(torch_device).eval(), settings
 
 
 def parameter_groups(model: SegmentationModel, lr: float, lam_lr: float) -> list[dict]:
