@@ -34,7 +34,10 @@ reproduce: env              ## the main job: the CPU-scale reproduction (PROFILE
 	$(BIN)/snakemake --profile $(PROFILE)
 	$(BIN)/snakemake --profile $(PROFILE) --report $$($(BIN)/python -c "from tvseg.config import load_config; import sys; print(load_config('config.yaml', '$(PROFILE)/tvseg.yaml')['results_dir'])")/report.html
 
-BUNDLE ?= data/prepared/gpu/bundle
+# The GPU profile's bundle folder as tvseg.config.bundle_dir names it, read without the schema
+# (a GPU box has PyTorch and PyYAML, not jsonschema).
+BUNDLE ?= $(shell PYTHONPATH=src $(PYTHON) -c "from tvseg.config import bundle_dir, load_config; \
+	print(bundle_dir(load_config('config.yaml', 'profiles/gpu/tvseg.yaml', validate_schema=False)))")
 
 bundle-gpu: env             ## here: prepare the GPU profile's data and pack it (tvseg bundle) into $(BUNDLE)
 	$(BIN)/snakemake --profile profiles/gpu bundle_prepared_data

@@ -5,7 +5,7 @@ salt at several levels, with the impulses added either at the network's resoluti
 evaluation does: 96x96) or at the published 300x300 before the bilinear resize to 96x96 (the
 impulses then blur into their neighbours). Writes Markdown to stdout.
 
-    python scripts/salt_pepper_probe.py --runs results/cpu/runs --mirror ../shared/datasets \
+    python scripts/salt_pepper_probe.py --results results/cpu --mirror ../shared/datasets \
         > results/cpu/salt_pepper_probe.md
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from tvseg.config import run_files
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import load_pair, wbc_samples
@@ -55,7 +56,7 @@ def miou(model, images, kind: str, level: float, where: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=Path, default=Path("results/cpu/runs"))
+    parser.add_argument("--results", type=Path, default=Path("results/cpu"), help="a profile's results_dir")
     parser.add_argument("--mirror", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -69,7 +70,7 @@ def main() -> None:
     print(header + " |")
     print("|" + "---|" * (3 + 2 * len(LEVELS)))
     for run in ("unet_wbc_clean", "runet_wbc_clean", "unet_wbc_noisy", "runet_wbc_noisy"):
-        model, _ = load_trained(args.runs / run / f"seed{args.seed}" / "model.pt", "cpu")
+        model, _ = load_trained(run_files({"results_dir": args.results}, run, args.seed).model, "cpu")
         clean = miou(model, images, "clean", 0.0, "network resolution")
         for where in ("network resolution", "300x300, then resized"):
             cells = [

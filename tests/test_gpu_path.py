@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from tvseg.bundle import BundleError, make_bundle, parse_size, unbundle, verify
-from tvseg.config import load_config, run_dir
+from tvseg.config import bundle_dir, load_config, run_dir
 from tvseg.gpu_run import planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +112,20 @@ def test_the_papers_schedule_is_read_without_the_schema(tmp_path):
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     expected = [raw["datasets"]["wbc"]["iterations"], raw["datasets"]["camvid"]["iterations"], *raw["seeds"]]
     assert box.stdout.split() == [str(v) for v in expected]
+
+
+def test_the_makefiles_bundle_is_the_gpu_profiles_bundle_dir_without_the_schema(tmp_path):
+    # make's BUNDLE default is computed on the GPU box too, where jsonschema is missing
+    (tmp_path / "jsonschema.py").write_text("raise ImportError('no jsonschema on this box')\n")
+    python = tmp_path / "python"  # the interpreter, with the blocker ahead of site-packages
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="$PYTHONPATH:{tmp_path}" exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    made = subprocess.run(
+        ["make", "-n", "reproduce-gpu", f"PYTHON={python}"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    expected = bundle_dir(load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml"))
+    assert f"--bundle {expected}" in made.stdout
 
 
 def test_part_sizes_read_as_bytes():

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import yaml
 
+from tvseg.config import enabled_datasets, prepared_dir
 from tvseg.datasets.sources import sha256_of
 
 FORMAT_VERSION = 1
@@ -110,8 +111,6 @@ def _add_folder(tar: tarfile.TarFile, folder: Path, arcname: str, skip: tuple[st
 
 def make_bundle(config: dict, out_dir: Path, part_size: int | str = "50M", packages=BUNDLED_PACKAGES) -> dict:
     """Bundle the prepared data of every enabled dataset of ``config`` into ``out_dir``."""
-    from tvseg.config import enabled_datasets, prepared_dir
-
     part_size = parse_size(part_size)
     out_dir = Path(out_dir)
     datasets = enabled_datasets(config)
@@ -273,7 +272,7 @@ def unbundle(bundle_dir: Path, prepared_root: Path, site_dir: Path | None = None
     config = yaml.safe_load((bundle_dir / CONFIG).read_text())
     config["prepared_root"] = str(prepared_root)
     for dataset, entry in manifest["datasets"].items():
-        folder = Path(prepared_root) / dataset
+        folder = prepared_dir(config, dataset)
         _extract(bundle_dir, entry, dataset, folder)
         noisy = make_noisy_split(folder, prepare_settings(config, dataset).noisy)
         if _checksums(noisy) != entry[NOISY]:

@@ -97,8 +97,10 @@ def validate(config: dict, schema_path: Path = SCHEMA_PATH, sources: str = "the 
     return config
 
 
-def load_config(*paths: str | Path) -> dict:
-    """Merge the YAML files in order (config.yaml first, then profile overrides) and validate."""
+def load_config(*paths: str | Path, validate_schema: bool = True) -> dict:
+    """Merge the YAML files in order (config.yaml first, then profile overrides) and validate.
+    ``validate_schema=False`` only merges (no defaults filled): for reading a path on a GPU box,
+    which has no jsonschema."""
     if not paths:
         paths = (REPO_ROOT / "config.yaml",)
     config: dict = {}
@@ -110,6 +112,8 @@ def load_config(*paths: str | Path) -> dict:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path} must hold a mapping at the top level")
         config = merge(config, loaded)
+    if not validate_schema:
+        return _numbers_from_exponent_strings(config)
     sources = ", ".join(str(p) for p in paths)
     try:
         return validate(config, sources=sources)
@@ -185,9 +189,47 @@ def dataset_settings(config: dict, dataset: str) -> dict:
 
 
 def run_dir(config: dict, run: RunId | str, seed: int | str) -> Path:
-    """A run's folder (model.pt, log.csv, evaluation.csv, panels/): the one place it is spelled.
-    The workflow passes the wildcards ``"{run}"`` and ``"{seed}"`` to get its file patterns."""
+    """A run's folder (its files: :class:`RunFiles`): the one place it is spelled. The workflow
+    passes the wildcards ``"{run}"`` and ``"{seed}"`` to get its file patterns."""
     return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one run's folder, named once: training writes ``checkpoint`` and
+    ``running_log`` while it runs and ``model`` and ``log`` when it ends (the log is renamed then,
+    so a workflow manager that deletes an interrupted job's outputs never deletes the iterations a
+    resumed run keeps); evaluation writes ``evaluation`` and the ``panels`` folder."""
+
+    folder: Path
+
+    @property
+    def model(self) -> Path:
+        return self.folder / "model.pt"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "log.csv"
+
+    @property
+    def running_log(self) -> Path:
+        return self.folder / "log.running.csv"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "checkpoint.pt"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.folder / "evaluation.csv"
+
+    @property
+    def panels(self) -> Path:
+        return self.folder / "panels"
+
+
+def run_files(config: dict, run: RunId | str, seed: int | str) -> RunFiles:
+    return RunFiles(run_dir(config, run, seed))
 
 
 def post_tv_choice_path(config: dict, dataset: str) -> Path:

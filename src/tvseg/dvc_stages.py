@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import load_config, run_dir, runs_for, seeds_for
+from tvseg.config import load_config, run_files, runs_for, seeds_for
 from tvseg.paper import FIGURES, TABLES
 
 
@@ -95,12 +95,12 @@ class _Profile:
         self.snakemake = f"snakemake --profile {self.dir.as_posix()}"
         runs = runs_for(self.config)
         self.datasets = sorted({r.dataset for r in runs})
-        folders = [(r, run_dir(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
-        self.models = [folder / "model.pt" for _, folder in folders]
-        self.logs = [folder / "log.csv" for _, folder in folders]
-        self.regularized_logs = [folder / "log.csv" for r, folder in folders if r.head == "tv"]
-        self.evaluations = [folder / "evaluation.csv" for _, folder in folders]
-        self.panels = [folder / "panels" for _, folder in folders]
+        files = [(r, run_files(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
+        self.models = [f.model for _, f in files]
+        self.logs = [f.log for _, f in files]
+        self.regularized_logs = [f.log for r, f in files if r.head == "tv"]
+        self.evaluations = [f.evaluation for _, f in files]
+        self.panels = [f.panels for _, f in files]
 
     def params(self, keys: list[str]) -> list:
         return _params(keys, self.base, self.override)

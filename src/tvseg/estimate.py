@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import REPO_ROOT, RunId, enabled_datasets, runs_for, seeds_for
+from tvseg.config import REPO_ROOT, RunFiles, RunId, enabled_datasets, prepared_dir, runs_for, seeds_for
 
 
 def _iteration_seconds(log_csv: Path, skip: int) -> float:
@@ -53,7 +53,7 @@ def measure(config: dict, device: str, iterations: int = 8, eval_images: int = 2
             _evaluate_some(config, run, folder, test_ids[:eval_images], device)
             per_image = (time.perf_counter() - begin) / min(eval_images, len(test_ids))
             measured[key] = {
-                "iteration_s": _iteration_seconds(folder / "log.csv", skip=min(3, iterations - 1)),
+                "iteration_s": _iteration_seconds(RunFiles(folder).log, skip=min(3, iterations - 1)),
                 "eval_image_s": per_image,
                 "test_images": len(test_ids),
             }
@@ -67,7 +67,7 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     # the validated post-TV head costs what the fixed one does: the configured one stands in for it
     heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
     evaluate_run(
-        folder / "model.pt", Path(config["prepared_root"]) / run.dataset, folder / "evaluation.csv",
+        RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
         conditions(config), post_tv=heads if run.head == "softmax" else None, run=str(run), device=device,
         progress=False, image_ids=list(image_ids),
     )  # fmt: skip

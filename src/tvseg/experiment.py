@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.config import RunId, dataset_settings, prepared_dir, run_dir
+from tvseg.config import RunId, dataset_settings, prepared_dir, run_files
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
 from tvseg.evaluate import Condition, expand_conditions
@@ -105,15 +105,15 @@ def evaluate_job(
     """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
     from tvseg.evaluate import Panels, evaluate_run, load_post_tv_choice
 
-    folder = run_dir(config, run, seed)
+    files = run_files(config, run, seed)
     evaluation = config["evaluation"]
     panels = None
     if qualitative is not None:
         panels = Panels(qualitative, evaluation["qualitative_images"], tuple(evaluation["qualitative_conditions"]))
     return evaluate_run(
-        model or folder / "model.pt",
+        model or files.model,
         prepared_dir(config, run.dataset),
-        out or folder / "evaluation.csv",
+        out or files.evaluation,
         conditions(config),
         noise_seed=evaluation["seed"],
         post_tv={"": config["post_tv"], **(load_post_tv_choice(post_tv_choice) if post_tv_choice else {})},

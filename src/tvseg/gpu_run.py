@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tvseg.config import RunId, enabled_datasets, post_tv_choice_path, run_dir, runs_for, seeds_for
+from tvseg.config import RunId, enabled_datasets, post_tv_choice_path, run_files, runs_for, seeds_for
 
 RECORD = "gpu-run.json"
 OUTPUTS = "gpu-run-outputs.txt"
@@ -44,10 +44,8 @@ class Job:
         """The files the workflow's rule for this job declares."""
         if self.kind == "tune":
             return [post_tv_choice_path(config, self.dataset)]
-        folder = run_dir(config, self.run, self.seed)
-        if self.kind == "train":
-            return [folder / "model.pt", folder / "log.csv"]
-        return [folder / "evaluation.csv", folder / "panels"]
+        files = run_files(config, self.run, self.seed)
+        return [files.model, files.log] if self.kind == "train" else [files.evaluation, files.panels]
 
     def made(self, config: dict) -> bool:
         """Whether every output exists."""
@@ -57,7 +55,7 @@ class Job:
         """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
         run's evaluations come back from a GPU box without the models (too large to bring back),
         so a later run on a fresh box goes on with the runs not yet evaluated."""
-        if self.kind != "tune" and (run_dir(config, self.run, self.seed) / "evaluation.csv").exists():
+        if self.kind != "tune" and run_files(config, self.run, self.seed).evaluation.exists():
             return True
         return self.made(config)
 
@@ -91,11 +89,11 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
     elif job.kind == "train":
         from tvseg.train import train
 
-        train(train_settings(config, job.run, job.seed), run_dir(config, job.run, job.seed), device, progress)
+        train(train_settings(config, job.run, job.seed), run_files(config, job.run, job.seed).folder, device, progress)
     else:
         choice = post_tv_choice_path(config, job.dataset) if uses_tuned_post_tv(config, job.run) else None
-        folder = run_dir(config, job.run, job.seed)
-        evaluate_job(config, job.run, job.seed, qualitative=folder / "panels", post_tv_choice=choice,
+        panels = run_files(config, job.run, job.seed).panels
+        evaluate_job(config, job.run, job.seed, qualitative=panels, post_tv_choice=choice,
                      device=device, progress=progress)  # fmt: skip
 
 

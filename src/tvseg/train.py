@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from tvseg.config import RunFiles
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
@@ -30,7 +31,6 @@ from tvseg.models import build_model, parameter_groups
 from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
-RUNNING_LOG = "log.running.csv"  # the per-iteration log while training runs; log.csv once it has ended
 LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds", "gap")  # gap: the converged head's reached duality gap
 
 
@@ -215,17 +215,15 @@ def train(
     progress: bool = True,
     stop: threading.Event | None = None,
 ) -> Path:
-    """Train one run into ``out_dir``: checkpoint.pt and log.running.csv while running, model.pt and
-    log.csv at the end.
-
-    The log is renamed to log.csv only when training ends, so a workflow manager that deletes
-    the outputs of an interrupted job (Snakemake does) never deletes the log of the iterations a
-    resumed run keeps. ``stop``, when set (the CLI sets it when the workflow that started it
-    dies), ends training after the current iteration with a checkpoint of it.
+    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.config.RunFiles`: a
+    checkpoint and the running log while it runs, the model and the log at the end). ``stop``,
+    when set (the CLI sets it when the workflow that started it dies), ends training after the
+    current iteration with a checkpoint of it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / "model.pt"
+    files = RunFiles(out_dir)
+    final = files.model
     if final.exists():
         if torch.load(final, map_location="cpu", weights_only=False)["settings"] == settings.record():
             return final  # already trained with exactly these settings
@@ -242,7 +240,7 @@ def train(
     lr_factor(settings.lr_schedule, 0, settings.iterations)  # an unknown schedule fails before any work
     initial_lrs = [group["lr"] for group in optimizer.param_groups]
 
-    checkpoint_path, log_path, finished_log = out_dir / "checkpoint.pt", out_dir / RUNNING_LOG, out_dir / "log.csv"
+    checkpoint_path, log_path = files.checkpoint, files.running_log
     start = _resume(checkpoint_path, log_path, model, optimizer, settings, torch_device)
     last_saved = start if checkpoint_path.exists() else None
     new_log = not log_path.exists()
@@ -280,6 +278,6 @@ def train(
                     f"run {out_dir}: stopped after iteration {iteration + 1}; run the same command to resume"
                 )
     _atomic_save({"model": model.state_dict(), "settings": settings.record(), "iterations": settings.iterations}, final)
-    os.replace(log_path, finished_log)
+    os.replace(log_path, files.log)
     checkpoint_path.unlink()  # model.pt holds the weights; the optimizer state is no longer needed
     return final

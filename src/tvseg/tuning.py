@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import RunId, prepared_dir, seeds_for
+from tvseg.config import RunFiles, RunId, prepared_dir, seeds_for
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
@@ -78,7 +78,7 @@ def lambda_study(
             )  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")
-            frame["final_lam"] = _final_lam(folder / "log.csv") if lam is not None else float("nan")
+            frame["final_lam"] = _final_lam(RunFiles(folder).log) if lam is not None else float("nan")
             frames.append(frame)
     scores = pd.concat(frames, ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from tvseg.config import (
     bundle_dir,
     enabled_datasets,
     post_tv_choice_path,
-    run_dir,
+    run_files,
     runs_for,
     seeds_for,
 )
@@ -100,7 +100,8 @@ wildcard_constraints:
 
 
 def run_folder(run, seed):
-    return run_dir(config, run, seed)
+    """The files of a run's folder (model, log, evaluation, panels), named in tvseg.config."""
+    return run_files(config, run, seed)
 
 
 def train_inputs(wildcards):
@@ -129,7 +130,7 @@ def post_tv_choice(dataset):
 def evaluation_inputs(wildcards):
     """The model, and for a plain run the post-TV lambda chosen on validation (post_tv.tune)."""
     run = RunId.parse(wildcards.run)
-    inputs = {"model": run_folder(wildcards.run, wildcards.seed) / "model.pt"}
+    inputs = {"model": run_folder(wildcards.run, wildcards.seed).model}
     if uses_tuned_post_tv(config, run):
         inputs["post_tv"] = post_tv_choice(run.dataset)
     return inputs
@@ -169,7 +170,7 @@ def evaluation_params(wildcards):
 
 def evaluation_files(dataset=None):
     return [
-        run_folder(run, seed) / "evaluation.csv"
+        run_folder(run, seed).evaluation
         for run in RUNS
         if dataset is None or run.dataset == dataset
         for seed in seeds_for(config, run)
@@ -178,7 +179,7 @@ def evaluation_files(dataset=None):
 
 def panel_folders(wildcards):
     return [
-        run_folder(run, seeds_for(config, run)[0]) / "panels"
+        run_folder(run, seeds_for(config, run)[0]).panels
         for run in RUNS
         if run.dataset == wildcards.dataset and run.train_data == wildcards.train_data
     ]
@@ -186,7 +187,7 @@ def panel_folders(wildcards):
 
 def training_logs_of_regularized_runs():
     return [
-        run_folder(run, seed) / "log.csv"
+        run_folder(run, seed).log
         for run in RUNS
         if run.head == "tv"
         for seed in seeds_for(config, run)

@@ -24,8 +24,8 @@ rule evaluate_model:
     input:
         unpack(evaluation_inputs),
     output:
-        csv=run_folder("{run}", "{seed}") / "evaluation.csv",
-        panels=directory(run_folder("{run}", "{seed}") / "panels"),
+        csv=run_folder("{run}", "{seed}").evaluation,
+        panels=directory(run_folder("{run}", "{seed}").panels),
     log:
         RESULTS / "logs" / "evaluate_model/{run}_seed{seed}.log",
     conda:

@@ -2,8 +2,8 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=run_folder("{run}", "{seed}") / "model.pt",
-        log_csv=run_folder("{run}", "{seed}") / "log.csv",
+        model=run_folder("{run}", "{seed}").model,
+        log_csv=run_folder("{run}", "{seed}").log,
     log:
         RESULTS / "logs" / "train_model/{run}_seed{seed}.log",
     conda:
@@ -16,7 +16,7 @@ rule train_model:
     params:
         tvseg=TVSEG,
         settings=train_params,
-        folder=lambda wildcards: run_folder(wildcards.run, wildcards.seed),
+        folder=lambda wildcards: run_folder(wildcards.run, wildcards.seed).folder,
     shell:
         "{params.tvseg} train --run {wildcards.run} --seed {wildcards.seed} --out {params.folder} "
         "--threads {threads} --watch-pid $PPID --config $TVSEG_CONFIG > {log} 2>&1"

@@ -11,6 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each parallel sweep gives every thread a chunk of rows of one batch item: chunk k of
+ * `chunks` is rows [first, end). Type-independent, so it is defined once, above the bodies. */
+#define ROW_CHUNKS(threads) ((threads) > 1 ? (long)(threads) : 1L)
+
+static void chunk_rows(long H, long k, long chunks, long *first, long *end) {
+    *first = H * k / chunks;
+    *end = H * (k + 1) / chunks;
+}
+
 #define REAL float
 #define NAME(x) x##_f32
 #define EXP expf

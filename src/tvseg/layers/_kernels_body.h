@@ -94,8 +94,55 @@ static void NAME(dual_row)(const REAL *eta_old, REAL *eta_new, REAL *xi_store,
     }
 }
 
-/* Each parallel sweep gives every thread a chunk of rows of one batch item. */
-#define ROW_CHUNKS(threads) ((threads) > 1 ? (long)(threads) : 1L)
+/* One thread's row buffers for its chunk: two primal rows of A as a ring (here = row i,
+ * down = row i + 1), in the backward also their softmax adjoints (gz_here, gz_down), div eta
+ * of one row, and 2W of scratch for the softmax. */
+typedef struct {
+    REAL *memory, *here, *down, *gz_here, *gz_down, *div_scratch, *scratch;
+} NAME(row_ring);
+
+/* Returns 0, or 1 if out of memory; with_adjoint adds gz_here and gz_down. */
+static int NAME(ring_open)(NAME(row_ring) *ring, long C, long W, int with_adjoint) {
+    const long blocks = with_adjoint ? 5 : 3;
+    REAL *memory = (REAL *)malloc(sizeof(REAL) * (blocks * C * W + 2 * W));
+    ring->memory = memory;
+    if (!memory) return 1;
+    ring->here = memory;
+    ring->down = memory + C * W;
+    ring->div_scratch = memory + 2 * C * W;
+    ring->gz_here = with_adjoint ? memory + 3 * C * W : NULL;
+    ring->gz_down = with_adjoint ? memory + 4 * C * W : NULL;
+    ring->scratch = memory + blocks * C * W;
+    return 0;
+}
+
+/* One row down: row i + 1 becomes the current row, its buffer free for row i + 2. */
+static void NAME(ring_advance)(NAME(row_ring) *ring) {
+    REAL *tmp = ring->here;
+    ring->here = ring->down;
+    ring->down = tmp;
+    tmp = ring->gz_here;
+    ring->gz_here = ring->gz_down;
+    ring->gz_down = tmp;
+}
+
+/* Rows [r0, r1) of one item of eta_new = P(eta_old - step * grad(softmax_C(o - lam div eta_old))),
+ * the pre-projection duals into xi_store unless it is NULL; eta_old NULL is a zero dual. Each row
+ * of A is computed once: row i + 1 is row i's "down" and then the next step's "here". */
+static void NAME(dual_sweep)(const REAL *o, const REAL *eta_old, REAL *eta_new, REAL *xi_store,
+                             NAME(row_ring) *ring, long C, long H, long W, long r0, long r1,
+                             REAL lam, REAL step) {
+    NAME(primal_row)(o, eta_old, ring->here, W, C, H, W, r0, lam, ring->div_scratch, ring->scratch);
+    for (long i = r0; i < r1; ++i) {
+        const int has_down = i < H - 1;
+        if (has_down)
+            NAME(primal_row)(o, eta_old, ring->down, W, C, H, W, i + 1, lam, ring->div_scratch,
+                             ring->scratch);
+        NAME(dual_row)(eta_old, eta_new, xi_store, ring->here, has_down ? ring->down : ring->here,
+                       C, H, W, i, step);
+        NAME(ring_advance)(ring);
+    }
+}
 
 /* `iters` iterations of Eq. 3.8 from eta = 0 for all B items; probabilities into `out`.
  * eta_a, eta_b: (B, C, 2, H, W) buffers. xi_store: NULL, or (iters, B, C, 2, H, W) to keep the
@@ -103,7 +150,7 @@ static void NAME(dual_row)(const REAL *eta_old, REAL *eta_new, REAL *xi_store,
 int NAME(tv_softmax_forward)(const REAL *o, REAL *eta_a, REAL *eta_b, REAL *xi_store, REAL *out,
                              long B, long C, long H, long W, REAL lam, REAL step, long iters,
                              int threads) {
-    const long hw = H * W, chunks = ROW_CHUNKS(threads);
+    const long hw = H * W, dual = 2 * C * hw, chunks = ROW_CHUNKS(threads);
     REAL *eta_old = NULL, *eta_new = eta_a;
     int failed = 0;
     for (long t = 0; t <= iters && !failed; ++t) {
@@ -111,38 +158,25 @@ int NAME(tv_softmax_forward)(const REAL *o, REAL *eta_a, REAL *eta_b, REAL *xi_s
 #pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
         for (long b = 0; b < B; ++b) {
             for (long k = 0; k < chunks; ++k) {
-                const long r0 = H * k / chunks, r1 = H * (k + 1) / chunks;
+                long r0, r1;
+                NAME(row_ring) ring;
+                chunk_rows(H, k, chunks, &r0, &r1);
                 if (r0 >= r1) continue;
-                const REAL *ob = o + b * C * hw;
-                const REAL *eo = eta_old ? eta_old + b * 2 * C * hw : NULL;
-                REAL *ring = (REAL *)malloc(sizeof(REAL) * (3 * C * W + 2 * W));
-                if (!ring) {
+                if (NAME(ring_open)(&ring, C, W, 0)) {
                     failed = 1;
                     continue;
                 }
-                REAL *here = ring, *down = ring + C * W, *div_scratch = ring + 2 * C * W;
-                REAL *scratch = ring + 3 * C * W;
-                if (last) {
+                const REAL *ob = o + b * C * hw;
+                const REAL *eo = eta_old ? eta_old + b * dual : NULL;
+                if (last) /* the probabilities at the final dual */
                     for (long i = r0; i < r1; ++i)
                         NAME(primal_row)(ob, eo, out + b * C * hw + i * W, hw, C, H, W, i, lam,
-                                         div_scratch, scratch);
-                    free(ring);
-                    continue;
-                }
-                REAL *en = eta_new + b * 2 * C * hw;
-                REAL *xs = xi_store ? xi_store + (t * B + b) * 2 * C * hw : NULL;
-                NAME(primal_row)(ob, eo, here, W, C, H, W, r0, lam, div_scratch, scratch);
-                for (long i = r0; i < r1; ++i) {
-                    const int has_down = i < H - 1;
-                    if (has_down)
-                        NAME(primal_row)(ob, eo, down, W, C, H, W, i + 1, lam, div_scratch,
-                                         scratch);
-                    NAME(dual_row)(eo, en, xs, here, has_down ? down : here, C, H, W, i, step);
-                    REAL *tmp = here;
-                    here = down;
-                    down = tmp;
-                }
-                free(ring);
+                                         ring.div_scratch, ring.scratch);
+                else
+                    NAME(dual_sweep)(ob, eo, eta_new + b * dual,
+                                     xi_store ? xi_store + (t * B + b) * dual : NULL, &ring, C, H, W,
+                                     r0, r1, lam, step);
+                free(ring.memory);
             }
         }
         if (!last) {
@@ -151,6 +185,21 @@ int NAME(tv_softmax_forward)(const REAL *o, REAL *eta_a, REAL *eta_b, REAL *xi_s
         }
     }
     return failed;
+}
+
+/* eta = P(xi) over n planes of 2-vectors (two planes of hw values each). */
+static void NAME(project_planes)(const REAL *xi, REAL *eta, long n, long hw, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long p = 0; p < n; ++p) {
+        const REAL *x0 = xi + 2 * p * hw, *x1 = x0 + hw;
+        REAL *e0 = eta + 2 * p * hw, *e1 = e0 + hw;
+        for (long j = 0; j < hw; ++j) {
+            REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
+            REAL r = n2 > (REAL)1 ? (REAL)1 / SQRT(n2) : (REAL)1;
+            e0[j] = x0[j] * r;
+            e1[j] = x1[j] * r;
+        }
+    }
 }
 
 /* Quantities of row i in the reverse sweep of iteration k: A^k, and gz = S'(z^k)^T gA^k with
@@ -189,6 +238,73 @@ static REAL NAME(reverse_row)(const REAL *o, const REAL *eta, const REAL *grad_o
     return lam_term;
 }
 
+/* Row i of iteration k's dual adjoint, from rows i and i+1 of A^k and gz (a_down = a_here and
+ * gz_down = gz_here on the last row): step's gradient term -<g_xi^{k+1}, grad A^k> into
+ * *step_sum (g_next NULL at k = T: no term), and for k > 0 (xi_k not NULL)
+ * g_xi^k = P'(xi^k)^T (lam * grad(gz) + g_xi^{k+1}) into g_cur. */
+static void NAME(dual_adjoint_row)(const REAL *xi_k, const REAL *g_next, REAL *g_cur,
+                                   const REAL *a_here, const REAL *a_down, const REAL *gz_here,
+                                   const REAL *gz_down, long C, long H, long W, long i, REAL lam,
+                                   double *step_sum) {
+    const long hw = H * W;
+    double step_total = *step_sum; /* a local, which the compiler keeps in a register */
+    for (long c = 0; c < C; ++c) {
+        const long off = (2 * c) * hw + i * W;
+        const REAL *ah = a_here + c * W, *ad = a_down + c * W;
+        const REAL *gh = gz_here + c * W, *gd = gz_down + c * W;
+        const REAL *gn0 = g_next ? g_next + off : NULL;
+        for (long j = 0; j < W; ++j) {
+            const REAL da1 = j < W - 1 ? ah[j + 1] - ah[j] : (REAL)0;
+            if (gn0) step_total -= gn0[j] * (ad[j] - ah[j]) + gn0[j + hw] * da1;
+        }
+        if (!xi_k) continue;
+        const REAL *x0 = xi_k + off, *x1 = x0 + hw;
+        REAL *out0 = g_cur + off, *out1 = out0 + hw;
+        for (long j = 0; j < W; ++j) {
+            REAL h0 = lam * (gd[j] - gh[j]) + (gn0 ? gn0[j] : 0);
+            REAL h1 = (j < W - 1 ? lam * (gh[j + 1] - gh[j]) : (REAL)0) + (gn0 ? gn0[j + hw] : 0);
+            REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
+            if (n2 > (REAL)1) {
+                REAL r = (REAL)1 / SQRT(n2);
+                REAL radial = (x0[j] * h0 + x1[j] * h1) * r * r * r;
+                out0[j] = h0 * r - x0[j] * radial;
+                out1[j] = h1 * r - x1[j] * radial;
+            } else {
+                out0[j] = h0;
+                out1[j] = h1;
+            }
+        }
+    }
+    *step_sum = step_total;
+}
+
+/* Rows [r0, r1) of one item in the reverse sweep of iteration k (pointers at the item; eta and
+ * xi_k NULL at k = 0, grad_out NULL below k = T, g_next NULL at k = T): adds gz to grad_o, writes
+ * g_xi^k into g_cur and returns lambda's and step's gradient terms of the chunk. Row r1 (the next
+ * chunk's first) is recomputed here but owned, for grad_o and lambda, by its own chunk. */
+static void NAME(reverse_chunk)(const REAL *o, const REAL *eta, const REAL *xi_k,
+                                const REAL *grad_out, const REAL *g_next, REAL *g_cur,
+                                REAL *grad_o, NAME(row_ring) *ring, long C, long H, long W,
+                                long r0, long r1, REAL lam, REAL step, double *lam_sum,
+                                double *step_sum) {
+    double lam_total = 0, step_total = 0;
+    lam_total += NAME(reverse_row)(o, eta, grad_out, g_next, grad_o, ring->here, ring->gz_here,
+                                   ring->div_scratch, ring->scratch, C, H, W, r0, lam, step, 1);
+    for (long i = r0; i < r1; ++i) {
+        const int has_down = i < H - 1;
+        if (has_down)
+            lam_total += NAME(reverse_row)(o, eta, grad_out, g_next, grad_o, ring->down,
+                                           ring->gz_down, ring->div_scratch, ring->scratch, C, H,
+                                           W, i + 1, lam, step, i + 1 < r1);
+        NAME(dual_adjoint_row)(xi_k, g_next, g_cur, ring->here, has_down ? ring->down : ring->here,
+                               ring->gz_here, has_down ? ring->gz_down : ring->gz_here, C, H, W,
+                               i, lam, &step_total);
+        NAME(ring_advance)(ring);
+    }
+    *lam_sum = lam_total;
+    *step_sum = step_total;
+}
+
 /* Gradients of <grad_out, A^T> for the forward above, by the reverse sweep of section 3.4.
  * xi_store: xi^1..xi^T from tv_softmax_forward; eta, g_xi_a, g_xi_b: (B, C, 2, H, W) workspaces.
  * grad_o (B, C, H, W) is overwritten; grad_lam and grad_step receive sums. */
@@ -205,83 +321,26 @@ int NAME(tv_softmax_backward)(const REAL *o, const REAL *xi_store, const REAL *g
     REAL *g_next = NULL, *g_cur = g_xi_a;
     for (long k = iters; k >= 0 && !failed; --k) {
         const REAL *xi_k = k > 0 ? xi_store + (k - 1) * B * dual : NULL;
-        if (k > 0) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-            for (long n = 0; n < B * C; ++n) { /* eta^k = P(xi^k) */
-                const REAL *x0 = xi_k + 2 * n * hw, *x1 = x0 + hw;
-                REAL *e0 = eta + 2 * n * hw, *e1 = e0 + hw;
-                for (long j = 0; j < hw; ++j) {
-                    REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
-                    REAL r = n2 > (REAL)1 ? (REAL)1 / SQRT(n2) : (REAL)1;
-                    e0[j] = x0[j] * r;
-                    e1[j] = x1[j] * r;
-                }
-            }
-        }
+        if (xi_k) NAME(project_planes)(xi_k, eta, B * C, hw, threads); /* eta^k = P(xi^k) */
 #pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
         for (long b = 0; b < B; ++b) {
             for (long q = 0; q < chunks; ++q) {
-                const long r0 = H * q / chunks, r1 = H * (q + 1) / chunks;
+                long r0, r1;
+                NAME(row_ring) ring;
+                chunk_rows(H, q, chunks, &r0, &r1);
                 if (r0 >= r1) continue;
-                double lam_sum = 0, step_sum = 0;
-                REAL *ring = (REAL *)malloc(sizeof(REAL) * (5 * C * W + 2 * W));
-                if (!ring) {
+                if (NAME(ring_open)(&ring, C, W, 1)) {
                     failed = 1;
                     continue;
                 }
-                REAL *a_here = ring, *a_down = ring + C * W, *gz_here = ring + 2 * C * W;
-                REAL *gz_down = ring + 3 * C * W, *div_scratch = ring + 4 * C * W;
-                REAL *scratch = ring + 5 * C * W;
-                const REAL *ob = o + b * C * hw;
-                const REAL *eb = k > 0 ? eta + b * dual : NULL;
-                const REAL *gout = k == iters ? grad_out + b * C * hw : NULL;
-                const REAL *gn = g_next ? g_next + b * dual : NULL;
-                REAL *gob = grad_o + b * C * hw;
-                lam_sum += NAME(reverse_row)(ob, eb, gout, gn, gob, a_here, gz_here, div_scratch,
-                                             scratch, C, H, W, r0, lam, step, 1);
-                for (long i = r0; i < r1; ++i) {
-                    const int has_down = i < H - 1;
-                    if (has_down)
-                        lam_sum += NAME(reverse_row)(ob, eb, gout, gn, gob, a_down, gz_down,
-                                                     div_scratch, scratch, C, H, W, i + 1, lam,
-                                                     step, i + 1 < r1);
-                    const REAL *ad = has_down ? a_down : a_here;
-                    const REAL *gzd = has_down ? gz_down : gz_here;
-                    for (long c = 0; c < C; ++c) {
-                        const long off = (2 * c) * hw + i * W;
-                        const REAL *ah = a_here + c * W, *adc = ad + c * W;
-                        const REAL *gh = gz_here + c * W, *gd = gzd + c * W;
-                        const REAL *gn0 = gn ? gn + off : NULL;
-                        for (long j = 0; j < W; ++j) {
-                            const REAL da1 = j < W - 1 ? ah[j + 1] - ah[j] : (REAL)0;
-                            if (gn0) step_sum -= gn0[j] * (adc[j] - ah[j]) + gn0[j + hw] * da1;
-                        }
-                        if (k == 0) continue;
-                        const REAL *x0 = xi_k + b * dual + off, *x1 = x0 + hw;
-                        REAL *out0 = g_cur + b * dual + off, *out1 = out0 + hw;
-                        for (long j = 0; j < W; ++j) {
-                            REAL h0 = lam * (gd[j] - gh[j]) + (gn0 ? gn0[j] : 0);
-                            REAL h1 = (j < W - 1 ? lam * (gh[j + 1] - gh[j]) : (REAL)0) + (gn0 ? gn0[j + hw] : 0);
-                            REAL n2 = x0[j] * x0[j] + x1[j] * x1[j];
-                            if (n2 > (REAL)1) {
-                                REAL r = (REAL)1 / SQRT(n2);
-                                REAL radial = (x0[j] * h0 + x1[j] * h1) * r * r * r;
-                                out0[j] = h0 * r - x0[j] * radial;
-                                out1[j] = h1 * r - x1[j] * radial;
-                            } else {
-                                out0[j] = h0;
-                                out1[j] = h1;
-                            }
-                        }
-                    }
-                    REAL *tmp = a_here;
-                    a_here = a_down;
-                    a_down = tmp;
-                    tmp = gz_here;
-                    gz_here = gz_down;
-                    gz_down = tmp;
-                }
-                free(ring);
+                double lam_sum, step_sum;
+                NAME(reverse_chunk)(o + b * C * hw, xi_k ? eta + b * dual : NULL,
+                                    xi_k ? xi_k + b * dual : NULL,
+                                    k == iters ? grad_out + b * C * hw : NULL,
+                                    g_next ? g_next + b * dual : NULL, g_cur + b * dual,
+                                    grad_o + b * C * hw, &ring, C, H, W, r0, r1, lam, step,
+                                    &lam_sum, &step_sum);
+                free(ring.memory);
                 partial[2 * (b * chunks + q)] += lam_sum;
                 partial[2 * (b * chunks + q) + 1] += step_sum;
             }
@@ -372,32 +431,22 @@ int NAME(tv_adjoint_apply)(const REAL *A, const REAL *u, const REAL *scale, cons
  * the step of the solver's plain and FISTA iterations (_solver.py). Returns 0, or 1 if out of memory. */
 int NAME(tv_dual_step)(const REAL *o, const REAL *point, REAL *eta_new, long B, long C, long H,
                        long W, REAL lam, REAL step, int threads) {
-    const long hw = H * W, chunks = ROW_CHUNKS(threads);
+    const long hw = H * W, dual = 2 * C * hw, chunks = ROW_CHUNKS(threads);
     int failed = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
     for (long b = 0; b < B; ++b) {
         for (long k = 0; k < chunks; ++k) {
-            const long r0 = H * k / chunks, r1 = H * (k + 1) / chunks;
+            long r0, r1;
+            NAME(row_ring) ring;
+            chunk_rows(H, k, chunks, &r0, &r1);
             if (r0 >= r1) continue;
-            const REAL *ob = o + b * C * hw, *pb = point + b * 2 * C * hw;
-            REAL *ring = (REAL *)malloc(sizeof(REAL) * (3 * C * W + 2 * W));
-            if (!ring) {
+            if (NAME(ring_open)(&ring, C, W, 0)) {
                 failed = 1;
                 continue;
             }
-            REAL *here = ring, *down = ring + C * W, *div_scratch = ring + 2 * C * W;
-            REAL *scratch = ring + 3 * C * W, *en = eta_new + b * 2 * C * hw;
-            NAME(primal_row)(ob, pb, here, W, C, H, W, r0, lam, div_scratch, scratch);
-            for (long i = r0; i < r1; ++i) {
-                const int has_down = i < H - 1;
-                if (has_down)
-                    NAME(primal_row)(ob, pb, down, W, C, H, W, i + 1, lam, div_scratch, scratch);
-                NAME(dual_row)(pb, en, NULL, here, has_down ? down : here, C, H, W, i, step);
-                REAL *tmp = here;
-                here = down;
-                down = tmp;
-            }
-            free(ring);
+            NAME(dual_sweep)(o + b * C * hw, point + b * dual, eta_new + b * dual, NULL, &ring, C, H,
+                             W, r0, r1, lam, step);
+            free(ring.memory);
         }
     }
     return failed;
