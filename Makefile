@@ -76,6 +76,7 @@ benchmark: env
 	$(BIN)/python benchmarks/bench_converged.py
 	$(BIN)/python benchmarks/bench_backward_tol.py
 	$(BIN)/python benchmarks/bench_cuda.py
+	$(BIN)/python benchmarks/bench_train_loop.py --crop 96 96 --iterations 12 --repeats 7
 
 lint: env
 	$(BIN)/python -m ruff check src tests benchmarks scripts

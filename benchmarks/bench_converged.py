@@ -26,7 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
-from tvseg.config import load_config  # noqa: E402
+from tvseg.config import load_config, run_files  # noqa: E402
 from tvseg.layers import tv_softmax  # noqa: E402
 from tvseg.layers._solver import solve  # noqa: E402
 from tvseg.losses import nll_on_probabilities  # noqa: E402
@@ -35,7 +35,6 @@ from tvseg.profiling import saved_tensor_bytes  # noqa: E402
 from tvseg.settings import TVSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = REPO / "results" / "cpu" / "runs" / "unet_wbc_clean" / "seed0" / "model.pt"
 
 
 def camvid_like_logits(device: torch.device) -> torch.Tensor:
@@ -68,8 +67,8 @@ def _wbc_batch(config: dict, device: torch.device):
     data = REPO / config["prepared_root"] / "wbc"
     if (data / "manifest.json").exists():
         split = PreparedSplit(data, "train")
-        images, labels = make_batch(split, torch.arange(8).numpy(), None, 0, 0)
-        return images.to(device), labels.to(device), "prepared WBC training images"
+        images, labels = make_batch(split, torch.arange(8).numpy(), None, 0, 0, device)
+        return images, labels, "prepared WBC training images"
     g = torch.Generator().manual_seed(0)
     return (
         torch.rand(8, 3, 96, 96, generator=g).to(device),
@@ -165,15 +164,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    parser.add_argument(
+        "--checkpoint", type=Path, help="a trained Unet (default: the cpu profile's unet_wbc_clean seed 0)"
+    )
     parser.add_argument("--plain-cap", type=int, default=60_000, help="most plain iterations in (a)")
     args = parser.parse_args()
     device = torch.device(args.device)
     config = load_config(REPO / "config.yaml", REPO / "profiles" / "cpu" / "tvseg.yaml")
+    checkpoint = args.checkpoint or REPO / run_files(config, "unet_wbc_clean", 0).model
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
     bench_solver(device, args.plain_cap)
-    bench_training_step(config, args.checkpoint, args.repeats, device)
-    bench_memory(config, args.checkpoint, device)
+    bench_training_step(config, checkpoint, args.repeats, device)
+    bench_memory(config, checkpoint, device)
 
 
 if __name__ == "__main__":

@@ -314,3 +314,18 @@ def test_cli_prepares_trains_and_evaluates(tmp_path):
         check=False,
     )
     assert bad.returncode == 1 and "run id must look like" in bad.stderr
+
+
+def test_the_finite_check_names_the_first_bad_tensor_and_passes_huge_finite_ones():
+    from tvseg.train import first_non_finite
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Conv2d(4, 2, 1))
+    assert first_non_finite(net) is None
+    with torch.no_grad():
+        net[2].weight.fill_(1e30)  # finite, but its squares overflow the total norm
+    assert first_non_finite(net) is None
+    net[1].running_var[2] = float("nan")
+    assert first_non_finite(net) == "1.running_var"
+    with torch.no_grad():
+        net[0].bias[0] = float("-inf")
+    assert first_non_finite(net) == "0.bias"  # parameters come before buffers

@@ -158,7 +158,7 @@ def _run_condition(model, heads, images, indices, condition, noise_seed, panels,
         image_id = images.ids[i]
         noisy = add_noise(to_unit(images.image(i)), image_id, condition.kind, condition.level, noise_seed,
                           condition.reading if condition.reading != "none" else "std")  # fmt: skip
-        logits = model.logits(to_input(noisy[None]).to(device))
+        logits = model.logits(to_input(noisy[None], device))
         truth = np.asarray(images.label(i))
         if truth_roughness is not None:
             truth_roughness.append(regularization_effect(truth))

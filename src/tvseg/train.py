@@ -68,7 +68,9 @@ def batch_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndar
     return np.asarray(out)
 
 
-def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int):
+def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int, device="cpu"):
+    """The batch of ``items`` (randomly cropped to ``crop`` where given) as network input and
+    labels on ``device``; a pure function of (items, iteration, seed)."""
     images, labels = [], []
     rng = np.random.default_rng([seed, iteration, 1])
     for i in items:
@@ -85,7 +87,7 @@ def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, se
     shapes = {label.shape for label in labels}
     if len(shapes) > 1:
         raise ValueError(f"training items differ in size {sorted(shapes)}; set train_crop or a common size")
-    return to_input(np.stack(images)), torch.from_numpy(np.stack(labels).astype(np.int64))
+    return to_input(np.stack(images), device), torch.from_numpy(np.stack(labels)).to(device).long()
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -110,7 +112,11 @@ def first_non_finite(model: torch.nn.Module) -> str | None:
     ]
     if not named:
         return None
-    # one reading on the host for all tensors, not one per tensor (each reading waits for a GPU)
+    # One fused pass over all tensors and one reading on the host (each reading waits for a GPU):
+    # NaN and inf reach the total 2-norm through its sums; finite values whose squares overflow
+    # only send the check on to the exact test below, which names the tensor.
+    if bool(torch.isfinite(torch.nn.utils.get_total_norm([tensor for _, tensor in named]))):
+        return None
     finite = torch.stack([torch.isfinite(tensor).all() for _, tensor in named])
     if bool(finite.all()):
         return None
@@ -257,8 +263,8 @@ def train(
             for group, initial in zip(optimizer.param_groups, initial_lrs, strict=True):
                 group["lr"] = initial * factor
             items = keep[batch_indices(len(keep), settings.batch_size, iteration, settings.seed)]
-            images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed)
-            loss_value, broken = _sgd_step(model, optimizer, images.to(torch_device), labels.to(torch_device), weight)
+            images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed, torch_device)
+            loss_value, broken = _sgd_step(model, optimizer, images, labels, weight)
             if broken is not None:
                 raise _diverged(out_dir, broken, iteration, last_saved, checkpoint_path)
             log.writerow(

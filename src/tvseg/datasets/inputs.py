@@ -1,4 +1,4 @@
-"""Prepared images as the networks' input tensors."""
+"""Prepared images as the networks' input tensors, normalised on the device that runs the network."""
 
 from __future__ import annotations
 
@@ -6,11 +6,22 @@ import numpy as np
 import torch
 
 # Encoders expect ImageNet-normalised input, pretrained or not.
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
 
 
-def to_input(images_u8: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 or float in [0, 1] -> normalised (B, 3, H, W) float32."""
-    images = images_u8.astype(np.float32) / 255.0 if images_u8.dtype == np.uint8 else images_u8.astype(np.float32)
-    return torch.from_numpy(((images - MEAN) / STD).transpose(0, 3, 1, 2).copy())
+def to_input(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(B, H, W, 3) uint8, or float in [0, 1] -> normalised (B, 3, H, W) float32 on ``device``.
+
+    The pixels travel as they are (uint8: a quarter of the bytes of float32) and are converted
+    there: on a GPU the host's share of a training step is then a copy, not four passes of numpy
+    arithmetic over the batch (which took longer than the step itself at 300x300). Every
+    operation is elementwise and correctly rounded in float32, so the values are bit for bit
+    those of converting on the host first."""
+    images = np.ascontiguousarray(images)
+    pixels = torch.from_numpy(images if images.flags.writeable else images.copy()).to(device)
+    scaled = pixels.float() / 255.0 if pixels.dtype == torch.uint8 else pixels.float()
+    mean = torch.tensor(MEAN, dtype=torch.float32, device=scaled.device)
+    std = torch.tensor(STD, dtype=torch.float32, device=scaled.device)
+    # the arithmetic in the pixels' own layout (contiguous), then one copy into channels-first
+    return ((scaled - mean) / std).permute(0, 3, 1, 2).contiguous()
