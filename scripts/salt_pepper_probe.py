@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tvseg.config import run_files
+from tvseg.config import RunFiles, run_dir_under
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import load_pair, wbc_samples
@@ -70,7 +70,7 @@ def main() -> None:
     print(header + " |")
     print("|" + "---|" * (3 + 2 * len(LEVELS)))
     for run in ("unet_wbc_clean", "runet_wbc_clean", "unet_wbc_noisy", "runet_wbc_noisy"):
-        model, _ = load_trained(run_files({"results_dir": args.results}, run, args.seed).model, "cpu")
+        model, _ = load_trained(RunFiles(run_dir_under(args.results, run, args.seed)).model, "cpu")
         clean = miou(model, images, "clean", 0.0, "network resolution")
         for where in ("network resolution", "300x300, then resized"):
             cells = [

@@ -189,9 +189,19 @@ def dataset_settings(config: dict, dataset: str) -> dict:
 
 
 def run_dir(config: dict, run: RunId | str, seed: int | str) -> Path:
-    """A run's folder (its files: :class:`RunFiles`): the one place it is spelled. The workflow
-    passes the wildcards ``"{run}"`` and ``"{seed}"`` to get its file patterns."""
-    return Path(config["results_dir"]) / "runs" / str(run) / f"seed{seed}"
+    """A run's folder (its files: :class:`RunFiles`) under the configuration's results. The
+    workflow passes the wildcards ``"{run}"`` and ``"{seed}"`` to get its file patterns."""
+    return run_dir_under(Path(config["results_dir"]), run, seed)
+
+
+def runs_root(results: Path) -> Path:
+    """The folder of every run under ``results`` (a profile's results, or a study's folder)."""
+    return Path(results) / "runs"
+
+
+def run_dir_under(results: Path, run: RunId | str, seed: int | str) -> Path:
+    """A run's folder under ``results``: the one place its pattern is spelled."""
+    return runs_root(results) / str(run) / f"seed{seed}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import load_config, run_files, runs_for, seeds_for
+from tvseg.config import load_config, post_tv_choice_path, run_files, runs_for, runs_root, seeds_for
 from tvseg.paper import FIGURES, TABLES
 
 
@@ -142,7 +142,7 @@ def _evaluate_stage(p: _Profile) -> dict:
         # post_tv/<dataset>/runs: the runs that chose post-TV's lambda on validation (the choice
         # itself, choice.json, is a small fact kept in git)
         "outs": _paths(p.evaluations + p.panels)
-        + [{(p.results / "post_tv" / d / "runs").as_posix(): {"persist": True}} for d in tuned],
+        + [{runs_root(post_tv_choice_path(p.config, d).parent).as_posix(): {"persist": True}} for d in tuned],
     }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import RunFiles, RunId, prepared_dir, seeds_for
+from tvseg.config import RunFiles, RunId, prepared_dir, run_dir_under, seeds_for
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
@@ -62,7 +62,7 @@ def lambda_study(
         study = _study_config(config, dataset, lam if lam is not None else config["tv"]["lam"], validation_count)
         for seed in seeds:
             name = f"{run}_lam{lam:g}" if lam is not None else str(run)
-            folder = out_dir / "runs" / name / f"seed{seed}"
+            folder = run_dir_under(out_dir, name, seed)
             run_settings = train_settings(study, run, seed)
             model = train(run_settings, folder, device=device, progress=progress)
             held_out = validation_ids(
