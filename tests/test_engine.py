@@ -281,6 +281,38 @@ def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
     assert any(p.name.endswith("__Unet1+postTV.png") for p in (tmp_path / "panels" / "clean").iterdir())
 
 
+def test_the_heads_batch_changes_no_number_or_panel(wbc_small, tmp_path, monkeypatch):
+    # head_batch is speed alone: the fused kernel treats items apart, and the converged head,
+    # which stops on its whole batch's gap, takes one image at a time
+    from tvseg.layers.modules import TVSoftmax
+
+    seen, forward = [], TVSoftmax.forward
+
+    def spy(head, x):
+        if not head.training:
+            seen.append((head.tol, len(x)))
+        return forward(head, x)
+
+    monkeypatch.setattr(TVSoftmax, "forward", spy)
+    converged = {"lam": 2.0, "step": 0.2, "train_iters": 50, "eval_iters": 50, "tol": 2e-2, "method": "fista"}
+    runs = {"unet_wbc_clean": {"head": "softmax"}, "runet_wbc_clean": {}, "runetstar_wbc_clean": {"tv": converged}}
+    conditions = [Condition("clean", 0.0), Condition("gaussian", 0.05, "std")]
+    for run, overrides in runs.items():
+        train(_settings(wbc_small, iterations=2, **overrides), tmp_path / run, progress=False)
+        made = {}
+        for head_batch in (1, 3):  # 4 test images: groups of 3 and 1
+            out = tmp_path / f"{run}_{head_batch}"
+            evaluate_run(
+                tmp_path / run / "model.pt", wbc_small, out / "evaluation.csv", conditions, run=run,
+                post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}, "-val": {"lam": 4.0, "step": 0.1, "iters": 100}},
+                panels=Panels(out / "panels", images=4), progress=False, head_batch=head_batch,
+            )  # fmt: skip
+            made[head_batch] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert len(made[1]) > 10 and made[1] == made[3], run
+    assert {size for tol, size in seen if tol is None} == {1, 3}  # the fixed-iteration heads batched
+    assert {size for tol, size in seen if tol is not None} == {1}  # the converged head never
+
+
 @needs_mirror
 def test_cli_prepares_trains_and_evaluates(tmp_path):
     profile = tmp_path / "tiny.yaml"

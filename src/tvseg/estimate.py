@@ -69,7 +69,7 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     evaluate_run(
         RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
         conditions(config), post_tv=heads if run.head == "softmax" else None, run=str(run), device=device,
-        progress=False, image_ids=list(image_ids),
+        progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
     )  # fmt: skip
 
 

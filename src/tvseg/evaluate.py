@@ -3,7 +3,9 @@
 For each condition every test image gets seeded noise (``tvseg.datasets.noise``), the network
 runs once, and each method's head turns the logits into a label map: a regularized run's own
 TV head (its evaluation iteration count), or for a plain run both its softmax and the paper's
-post-TV baseline (a fixed-lambda TV softmax applied at test time). Confusion matrices are
+post-TV baseline (a fixed-lambda TV softmax applied at test time). The network sees one image
+at a time; the heads may take the logits of several (``head_batch``): on a GPU a 100-iteration
+head is a few thousand small kernels, whatever the batch, so batching divides that cost. Confusion matrices are
 accumulated over the test set; RE (Eq. 4.1) is the mean over images. The result is one tidy
 CSV: run, seed, dataset, architecture, head, train_data, method, condition, level, reading,
 metric, value.
@@ -99,14 +101,18 @@ def evaluate_run(
     progress: bool = True,
     split: str = "test",
     image_ids: list[str] | None = None,
+    head_batch: int = 1,
 ) -> Path:
     """Evaluate one trained run under every condition into a tidy CSV.
 
     ``post_tv`` (a plain run's, required there): post-TV heads by method-name suffix ("" for
     ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
     ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates
-    on training images held out from training).
+    on training images held out from training). ``head_batch``: images whose logits go through
+    each head together (see the module's header).
     """
+    if head_batch < 1:
+        raise ValueError(f"head_batch must be at least 1; got {head_batch}")
     model, settings = load_trained(model_path, device)
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
@@ -138,7 +144,7 @@ def evaluate_run(
         for condition in conditions:
             confusion, roughness = _run_condition(
                 model, heads, images, indices, condition, noise_seed, panels, torch_device,
-                truth_roughness if condition == conditions[0] else None, bar,
+                truth_roughness if condition == conditions[0] else None, bar, head_batch,
             )  # fmt: skip
             common = {**base, "condition": condition.kind, "level": condition.level, "reading": condition.reading}
             rows += _score_rows(common, confusion, roughness, images.manifest["classes"])
@@ -147,29 +153,49 @@ def evaluate_run(
     return _write_rows(rows, Path(out_csv))
 
 
-def _run_condition(model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar):
+def _run_condition(
+    model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar, head_batch
+):
     """Every image under ``condition``: per head, the confusion matrix and each image's RE;
     the ground truth's RE is appended to ``truth_roughness`` when it is a list."""
     manifest = images.manifest
     num_classes = len(manifest["classes"])
     confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
     roughness = {name: [] for name in heads}
-    for i in indices:
-        image_id = images.ids[i]
-        noisy = add_noise(to_unit(images.image(i)), image_id, condition.kind, condition.level, noise_seed,
-                          condition.reading if condition.reading != "none" else "std")  # fmt: skip
-        logits = model.logits(to_input(noisy[None], device))
-        truth = np.asarray(images.label(i))
+    for group in _head_groups(images, indices, head_batch):
+        noisy = [
+            add_noise(to_unit(images.image(i)), images.ids[i], condition.kind, condition.level, noise_seed,
+                      condition.reading if condition.reading != "none" else "std")
+            for i in group
+        ]  # fmt: skip
+        logits = torch.cat([model.logits(to_input(image[None], device)) for image in noisy])
+        truths = [np.asarray(images.label(i)) for i in group]
         if truth_roughness is not None:
-            truth_roughness.append(regularization_effect(truth))
+            truth_roughness.extend(regularization_effect(truth) for truth in truths)
         for name, head in heads.items():
-            prediction = head(logits).argmax(dim=1)[0].cpu().numpy().astype(np.uint8)
-            confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
-            roughness[name].append(regularization_effect(prediction))
-            if panels is not None and panels.wanted(i, condition):
-                _save_panel(panels.folder, name, condition, image_id, prediction, noisy, truth, manifest)
-        bar.update(1)
+            # a head that stops on the whole batch's gap (the converged one) takes one image at a time
+            per_image = getattr(head, "tol", None) is not None and len(group) > 1
+            chunks = logits.split(1) if per_image else (logits,)
+            labels = torch.cat([head(chunk).argmax(dim=1) for chunk in chunks]).cpu().numpy().astype(np.uint8)
+            for i, image, truth, prediction in zip(group, noisy, truths, labels, strict=True):
+                confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
+                roughness[name].append(regularization_effect(prediction))
+                if panels is not None and panels.wanted(i, condition):
+                    _save_panel(panels.folder, name, condition, images.ids[i], prediction, image, truth, manifest)
+        bar.update(len(group))
     return confusion, roughness
+
+
+def _head_groups(images, indices: list[int], head_batch: int) -> list[list[int]]:
+    """``indices`` in order, cut into groups of at most ``head_batch`` images of one size."""
+    groups: list[list[int]] = []
+    for i in indices:
+        size = tuple(images.index[i][2:])
+        if groups and len(groups[-1]) < head_batch and tuple(images.index[groups[-1][0]][2:]) == size:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def _score_rows(common: dict, confusion: dict, roughness: dict, classes: list[str]) -> list[dict]:

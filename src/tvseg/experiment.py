@@ -120,6 +120,7 @@ def evaluate_job(
         run=str(run),
         seed=seed,
         panels=panels,
+        head_batch=evaluation["head_batch"],
         device=device,
         progress=progress,
     )

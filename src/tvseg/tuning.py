@@ -74,7 +74,7 @@ def lambda_study(
                 model, prepared_dir(study, dataset), folder / "validation.csv", conditions,
                 noise_seed=config["evaluation"]["seed"], post_tv={"": post, **extra_post} if lam is None else None,
                 run=str(run), seed=seed, device=device, split=run_settings.split, image_ids=held_out,
-                progress=progress,
+                head_batch=config["evaluation"]["head_batch"], progress=progress,
             )  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")

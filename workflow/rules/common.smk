@@ -156,6 +156,9 @@ def tuning_params(wildcards):
 
 
 def evaluation_params(wildcards):
+    """What an evaluation reads that changes its numbers (evaluation.head_batch changes only its
+    speed: tests/test_engine.py), so a change re-runs the evaluations and nothing else does.
+    """
     return json.dumps(
         {
             "conditions": [vars(c) for c in conditions(config)],
