@@ -9,6 +9,8 @@
 (c) bytes saved for backward at iters 1, 10 and 50; goal: 50 iterations <= 1.2x one iteration.
 (d) the cost of the input checks (shape, finite values, step): the public tv_softmax against the
     fused implementation called directly, forward+backward at (a)'s size; goal: negligible (<= 1.05x).
+(e) peak memory of the torch backward (CUDA's path) at T=50 against T=1, in segments of
+    ceil(sqrt(T)) iterations against every dual held; each in a fresh process.
 
 Timings alternate the compared variants and report medians, since these machines are noisy.
 """
@@ -164,6 +166,40 @@ def bench_memory(device: torch.device) -> None:
     )
 
 
+_PEAK_PROBE = """
+import resource, sys, torch
+from tvseg.layers import _fused, tv_softmax
+_fused.native_usable = lambda x: False  # the torch backward (CUDA's), here on the CPU
+_fused.CHECKPOINT_FROM_ITERS = int(sys.argv[2])
+iters = int(sys.argv[1])
+x = torch.randn(2, 11, 180, 240, requires_grad=True)
+lam = torch.tensor(1.0, requires_grad=True)
+tv_softmax(x, lam, 0.25, 1, implementation="fused").sum().backward()  # allocator and libraries warm
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tv_softmax(x, lam, 0.25, iters, implementation="fused").sum().backward()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def bench_backward_peak() -> None:
+    """(e) the torch backward's peak memory, T=50 against T=1, with and without its segments;
+    each in a fresh process (the growth of its peak resident memory), B=2 C=11 180x240."""
+    import subprocess
+    import sys
+
+    from tvseg.layers._fused import CHECKPOINT_FROM_ITERS
+
+    def peak_kib(iters: int, threshold: int) -> int:
+        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, str(iters), str(threshold)],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return max(int(out.stdout.strip()), 1)
+
+    print("(e) peak memory of the torch backward (CUDA's path, on the CPU), B=2 C=11 180x240 float32")
+    for label, threshold in (("segments of ceil(sqrt(T))", CHECKPOINT_FROM_ITERS), ("every dual held", 10**9)):
+        one, fifty = peak_kib(1, threshold), peak_kib(50, threshold)
+        print(f"    {label:<26} T=1: {one / 1024:7.1f} MiB   T=50: {fifty / 1024:7.1f} MiB   50/1 = {fifty / one:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -175,6 +211,7 @@ def main() -> None:
     bench_inference(args.repeats, device)
     bench_memory(device)
     bench_input_checks(args.repeats, device)
+    bench_backward_peak()
 
 
 if __name__ == "__main__":

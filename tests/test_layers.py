@@ -118,7 +118,7 @@ def test_fused_equals_eager_in_float32(shape):
 def test_native_kernel_equals_torch_path():
     o = _logits((2, 6, 23, 31), dtype=torch.float64, seed=4)
     for iters in (0, 1, 3, 50):
-        torch_path, _ = _iterate(o, 2.0, 0.2, iters, keep_duals=True)
+        torch_path = _iterate(o, 2.0, 0.2, iters)[0]
         assert (tv_softmax_native(o, 2.0, 0.2, iters) - torch_path).abs().max() < 1e-12
 
 
@@ -367,3 +367,35 @@ def test_native_backward_equals_torch_backward(iters):
     if iters:
         assert got_lam == pytest.approx(float(want[1]), abs=1e-10)
         assert got_step == pytest.approx(float(want[2]), abs=1e-10)
+
+
+def test_the_torch_backward_in_segments_is_the_whole_sweep_bit_for_bit(monkeypatch):
+    # past CHECKPOINT_FROM_ITERS the torch backward (CUDA's) holds one segment's duals at a time,
+    # recomputed from a checkpoint: the same gradients, about 2 sqrt(T) duals instead of T
+    from tvseg.layers import _fused
+
+    monkeypatch.setattr(_fused, "native_usable", lambda x: False)  # the torch path on the CPU too
+    o, weights = _logits((2, 4, 19, 23), seed=21), torch.randn(2, 4, 19, 23, dtype=torch.float64)
+    kept, iterate = [], _fused._iterate
+
+    def counted(*args, keep_duals=False, **kwargs):
+        result = iterate(*args, keep_duals=keep_duals, **kwargs)
+        kept.append(len(result[1]))
+        return result
+
+    monkeypatch.setattr(_fused, "_iterate", counted)
+
+    def gradients():
+        x = o.clone().requires_grad_()
+        lam = torch.tensor(1.7, dtype=torch.float64, requires_grad=True)
+        step = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+        out = tv_softmax(x, lam, step, 50, implementation="fused")
+        return torch.autograd.grad((out * weights).sum(), (x, lam, step))
+
+    segmented = gradients()
+    assert max(kept) == _fused.segment_length(50) == 8  # no more than one segment's duals at once
+    monkeypatch.setattr(_fused, "CHECKPOINT_FROM_ITERS", 10**9)
+    kept.clear()
+    whole = gradients()
+    assert max(kept) == 50
+    assert all(torch.equal(a, b) for a, b in zip(segmented, whole, strict=True))

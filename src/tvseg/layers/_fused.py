@@ -4,10 +4,14 @@ The forward runs without autograd into preallocated buffers and keeps only the l
 and step for backward, so the memory saved between forward and backward does not depend on
 ``iters``. Backward recomputes the dual iterates xi^1..xi^T (the pre-projection duals of
 Eq. 3.8) and runs the reverse sweep of section 3.4, with exact gradients for the logits,
-lambda and the step (the step may depend on lambda through ``convergent_step``).
+lambda and the step (the step may depend on lambda through ``convergent_step``). In torch ops
+(CUDA) a long backward holds the duals of one segment of about sqrt(T) iterations at a time,
+recomputed from a checkpoint of the dual at the segment's start, not all T of them.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -62,10 +66,23 @@ class _Workspace:
         self.shifted = logits.new_empty((b, c, h, w))
 
 
-def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False):
-    """Run Eq. 3.8 ``iters`` times; returns A^T and, if asked, the list of xi^k (k = 1..T)."""
+def _primal(logits: Tensor, lam: float, ws: _Workspace) -> Tensor:
+    """A = softmax_C(o - lam * div(eta)) at the workspace's dual eta."""
+    _div_into(ws.dual, ws.divergence)
+    torch.add(logits, ws.divergence, alpha=-lam, out=ws.shifted)
+    return torch.softmax(ws.shifted, dim=1)
+
+
+def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False, start=None):
+    """Run Eq. 3.8 ``iters`` times from the dual ``start`` (None: zero); returns A, the list of
+    xi^k if asked (k = 1..iters), and the final dual eta. From a dual the run reached, it goes on
+    bit for bit as the run did (the backward's segments rest on this)."""
     ws = _Workspace(logits)
-    probs = torch.softmax(logits, dim=1)
+    if start is None:
+        probs = torch.softmax(logits, dim=1)
+    else:
+        ws.dual.copy_(start)
+        probs = _primal(logits, lam, ws)
     duals = []
     for _ in range(iters):
         _grad_into(probs, ws.gradient)
@@ -73,10 +90,28 @@ def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bo
         if keep_duals:
             duals.append(ws.dual.clone())
         _project_(ws.dual, ws.shifted)
-        _div_into(ws.dual, ws.divergence)
-        torch.add(logits, ws.divergence, alpha=-lam, out=ws.shifted)
-        probs = torch.softmax(ws.shifted, dim=1)
-    return probs, duals
+        probs = _primal(logits, lam, ws)
+    return probs, duals, ws.dual
+
+
+# From this many iterations on, the torch backward keeps the duals of one segment at a time.
+CHECKPOINT_FROM_ITERS = 16
+
+
+def segment_length(iters: int) -> int:
+    """Iterations per segment of the torch backward: all of them below CHECKPOINT_FROM_ITERS
+    (no recomputation where the duals are few: T = 1 in training), else ceil(sqrt(T)), which
+    holds about 2 sqrt(T) duals (checkpoints and one segment) for T more forward iterations."""
+    return max(1, iters) if iters < CHECKPOINT_FROM_ITERS else math.ceil(math.sqrt(iters))
+
+
+def _checkpoints(logits: Tensor, lam: float, step: float, iters: int, length: int) -> dict:
+    """The dual at the start of each segment: {first iteration: eta} (None for zero at 0)."""
+    starts, eta = {0: None}, None
+    for first in range(length, iters, length):
+        eta = _iterate(logits, lam, step, length, start=eta)[2]
+        starts[first] = eta
+    return starts
 
 
 def _forward_values(logits: Tensor, lam: float, step: float, iters: int) -> Tensor:
@@ -115,17 +150,23 @@ class _TVSoftmaxFunction(torch.autograd.Function):
 
 
 def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
-    """The reverse sweep of section 3.4 in torch ops (CUDA, and CPU without the C kernel)."""
+    """The reverse sweep of section 3.4 in torch ops (CUDA, and CPU without the C kernel), one
+    segment of iterations at a time (:func:`segment_length`), last segment first."""
     lam, step, iters = float(lam_t), float(step_t), ctx.iters
     with torch.no_grad():
-        _, duals = _iterate(logits, lam, step, iters, keep_duals=True)
+        length = segment_length(iters)
+        starts = _checkpoints(logits, lam, step, iters, length)
         grad_logits = torch.zeros_like(logits)
         grad_lam = logits.new_zeros(())
         grad_step = logits.new_zeros(())
         grad_probs_k = grad_probs
         grad_dual_next = None
+        duals, first = [], iters
         for k in range(iters, 0, -1):
-            xi = duals[k - 1]
+            if k == first:  # entering the segment of k from above: recompute its duals
+                first = (k - 1) // length * length
+                duals = _iterate(logits, lam, step, k - first, keep_duals=True, start=starts[first])[1]
+            xi = duals[k - first - 1]
             eta = project_unit_disk(xi)
             div_eta = div(eta)
             probs_k = torch.softmax(logits - lam * div_eta, dim=1)
@@ -139,7 +180,7 @@ def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
             if grad_dual_next is not None:
                 grad_eta += grad_dual_next
             grad_dual_next = _projection_adjoint(xi, grad_eta)
-            duals[k - 1] = None  # free as we go
+            duals[k - first - 1] = None  # free as we go
         probs_0 = torch.softmax(logits, dim=1)
         grad_probs_0 = step * div(grad_dual_next)
         grad_step -= (grad_dual_next * grad(probs_0)).sum()
