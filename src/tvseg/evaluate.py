@@ -5,8 +5,8 @@ runs once, and each method's head turns the logits into a label map: a regulariz
 TV head (its evaluation iteration count), or for a plain run both its softmax and the paper's
 post-TV baseline (a fixed-lambda TV softmax applied at test time). The network sees one image
 at a time; the heads may take the logits of several (``head_batch``): on a GPU a 100-iteration
-head is a few thousand small kernels, whatever the batch, so batching divides that cost. Confusion matrices are
-accumulated over the test set; RE (Eq. 4.1) is the mean over images. The result is one tidy
+head is a few thousand small kernels, whatever the batch, so batching divides that cost.
+Confusion matrices are accumulated over the test set; RE (Eq. 4.1) is the mean over images. The result is one tidy
 CSV: run, seed, dataset, architecture, head, train_data, method, condition, level, reading,
 metric, value.
 """
@@ -190,8 +190,7 @@ def _head_groups(images, indices: list[int], head_batch: int) -> list[list[int]]
     """``indices`` in order, cut into groups of at most ``head_batch`` images of one size."""
     groups: list[list[int]] = []
     for i in indices:
-        size = tuple(images.index[i][2:])
-        if groups and len(groups[-1]) < head_batch and tuple(images.index[groups[-1][0]][2:]) == size:
+        if groups and len(groups[-1]) < head_batch and images.size(groups[-1][0]) == images.size(i):
             groups[-1].append(i)
         else:
             groups.append([i])

@@ -246,6 +246,11 @@ class PreparedSplit:
         _, offset, h, w = self.index[i]
         return self._labels[offset : offset + h * w].reshape(h, w)
 
+    def size(self, i: int) -> tuple[int, int]:
+        """(height, width) of item ``i``, without reading it."""
+        _, _, h, w = self.index[i]
+        return int(h), int(w)
+
     @property
     def num_classes(self) -> int:
         return len(self.manifest["classes"])
