@@ -149,6 +149,18 @@ def test_the_workflow_free_run_plans_the_workflows_jobs():
     assert [job.seed for job in jobs if job.kind == "train"] == [0] * 8 + [1] * 8  # seed by seed
 
 
+def test_a_bundle_of_one_dataset_plans_that_datasets_jobs_alone():
+    # `tvseg bundle --datasets wbc`: a bundle small enough for one transfer, and a box that runs it
+    from tvseg.config import ConfigError, only_datasets
+
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
+    wbc = only_datasets(config, ["wbc"])
+    assert {job.dataset for job in planned_jobs(wbc)} == {"wbc"} and len(planned_jobs(wbc)) == 17
+    assert config["datasets"]["camvid"]["enabled"] is not False  # the configuration given is untouched
+    with pytest.raises(ConfigError, match=r"sunrgbd.*enabled: \['wbc', 'camvid'\]"):
+        only_datasets(config, ["sunrgbd"])  # off in the GPU profile
+
+
 def test_a_run_evaluated_elsewhere_is_not_trained_again(tmp_path):
     # a box's results come back without the models: its evaluations alone mark the runs done
     config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")

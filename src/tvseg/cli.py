@@ -246,9 +246,11 @@ def cmd_lambda_study(args) -> None:
 
 def cmd_bundle(args) -> None:
     from tvseg.bundle import describe, make_bundle
-    from tvseg.config import bundle_dir
+    from tvseg.config import bundle_dir, only_datasets
 
     config = load_config(*(args.config or []))
+    if args.datasets:
+        config = only_datasets(config, args.datasets)
     out = Path(args.out) if args.out else bundle_dir(config)
     print(describe(make_bundle(config, out, args.part_size)))
     print(f"wrote {out}")
@@ -338,6 +340,9 @@ def _add_gpu_commands(commands) -> None:
     bundle = _command(commands, "bundle", "pack the prepared data of a profile for a GPU box (checksummed parts)")
     bundle.add_argument("--out", help="bundle folder (default: <prepared_root>/bundle)")
     bundle.add_argument("--part-size", default="50M", help="largest part, e.g. 50M or 1G (default: 50M)")
+    bundle.add_argument(
+        "--datasets", nargs="+", metavar="DATASET", help="bundle these datasets alone (default: every enabled one)"
+    )
     _add_config(bundle)
     bundle.set_defaults(func=cmd_bundle)
 

@@ -176,6 +176,20 @@ def enabled_datasets(config: dict) -> list[str]:
     return [name for name, settings in config["datasets"].items() if settings.get("enabled", True)]
 
 
+def only_datasets(config: dict, names: list[str]) -> dict:
+    """``config`` with every enabled dataset but ``names`` disabled (a bundle of one dataset, to
+    fit a small transfer; the box then plans that dataset's jobs alone)."""
+    unknown = sorted(set(names) - set(enabled_datasets(config)))
+    if unknown:
+        raise ConfigError(
+            f"not an enabled dataset of this configuration: {unknown}; enabled: {enabled_datasets(config)}"
+        )
+    kept = copy.deepcopy(config)
+    for name in enabled_datasets(config):
+        kept["datasets"][name]["enabled"] = name in names
+    return kept
+
+
 def seeds_for(config: dict, run: RunId) -> list[int]:
     """The run's seeds: the converged extras' own (``converged.seeds``), else the dataset's, else the top level's."""
     converged = config.get("converged", {}).get("seeds") if run.converged else None
