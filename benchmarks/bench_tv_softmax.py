@@ -9,8 +9,8 @@
 (c) bytes saved for backward at iters 1, 10 and 50; goal: 50 iterations <= 1.2x one iteration.
 (d) the cost of the input checks (shape, finite values, step): the public tv_softmax against the
     fused implementation called directly, forward+backward at (a)'s size; goal: negligible (<= 1.05x).
-(e) peak memory of the torch backward (CUDA's path) at T=50 against T=1, in segments of
-    ceil(sqrt(T)) iterations against every dual held; each in a fresh process.
+(e) peak memory of the backward (C kernel; torch ops, CUDA's path) at T=50 against T=1, in
+    segments of ceil(sqrt(T)) iterations against every dual held; each in a fresh process.
 
 Timings alternate the compared variants and report medians, since these machines are noisy.
 """
@@ -169,7 +169,8 @@ def bench_memory(device: torch.device) -> None:
 _PEAK_PROBE = """
 import resource, sys, torch
 from tvseg.layers import _fused, tv_softmax
-_fused.native_usable = lambda x: False  # the torch backward (CUDA's), here on the CPU
+if sys.argv[3] == "torch":
+    _fused.native_usable = lambda x: False  # the torch backward (CUDA's), here on the CPU
 _fused.CHECKPOINT_FROM_ITERS = int(sys.argv[2])
 iters = int(sys.argv[1])
 x = torch.randn(2, 11, 180, 240, requires_grad=True)
@@ -182,22 +183,42 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 
 
 def bench_backward_peak() -> None:
-    """(e) the torch backward's peak memory, T=50 against T=1, with and without its segments;
-    each in a fresh process (the growth of its peak resident memory), B=2 C=11 180x240."""
+    """(e) the backward's peak memory, T=50 against T=1, with and without its segments, for the
+    C kernel and the torch ops (CUDA's path); each in a fresh process (the growth of its peak
+    resident memory), B=2 C=11 180x240."""
     import subprocess
     import sys
 
+    from tvseg.layers import _fused
     from tvseg.layers._fused import CHECKPOINT_FROM_ITERS
 
-    def peak_kib(iters: int, threshold: int) -> int:
-        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, str(iters), str(threshold)],
+    def peak_kib(iters: int, threshold: int, path: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, str(iters), str(threshold), path],
                              capture_output=True, text=True, check=True)  # fmt: skip
         return max(int(out.stdout.strip()), 1)
 
-    print("(e) peak memory of the torch backward (CUDA's path, on the CPU), B=2 C=11 180x240 float32")
-    for label, threshold in (("segments of ceil(sqrt(T))", CHECKPOINT_FROM_ITERS), ("every dual held", 10**9)):
-        one, fifty = peak_kib(1, threshold), peak_kib(50, threshold)
-        print(f"    {label:<26} T=1: {one / 1024:7.1f} MiB   T=50: {fifty / 1024:7.1f} MiB   50/1 = {fifty / one:.2f}x")
+    print("(e) peak memory of forward+backward, B=2 C=11 180x240 float32, on the CPU")
+    for path in ("native", "torch"):
+        fifty = {}
+        for label, threshold in (("segments of ceil(sqrt(T))", CHECKPOINT_FROM_ITERS), ("every dual held", 10**9)):
+            one, fifty[label] = peak_kib(1, threshold, path), peak_kib(50, threshold, path)
+            print(f"    {path:<6} {label:<26} T=1: {one / 1024:7.1f} MiB   T=50: {fifty[label] / 1024:7.1f} MiB")
+        segmented, whole = fifty.values()
+        print(f"    {path:<6} at T=50, segments against every dual held: {segmented / whole:.3f}x")
+    x = torch.randn(2, 11, 180, 240, requires_grad=True)
+    lam = torch.tensor(1.0, requires_grad=True)
+
+    def step(threshold):
+        def run():
+            _fused.CHECKPOINT_FROM_ITERS = threshold
+            tv_softmax(x, lam, 0.25, 50, implementation="fused").sum().backward()
+
+        return run
+
+    times = interleaved_medians({"segments": step(CHECKPOINT_FROM_ITERS), "whole": step(10**9)}, 5, torch.device("cpu"))
+    _fused.CHECKPOINT_FROM_ITERS = CHECKPOINT_FROM_ITERS
+    print(f"    time of forward+backward at T=50 (the C kernel), segments against every dual held: "
+          f"{times['segments'] / times['whole']:.3f}x")  # fmt: skip
 
 
 def main() -> None:

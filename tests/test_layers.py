@@ -369,21 +369,28 @@ def test_native_backward_equals_torch_backward(iters):
         assert got_step == pytest.approx(float(want[2]), abs=1e-10)
 
 
-def test_the_torch_backward_in_segments_is_the_whole_sweep_bit_for_bit(monkeypatch):
-    # past CHECKPOINT_FROM_ITERS the torch backward (CUDA's) holds one segment's duals at a time,
-    # recomputed from a checkpoint: the same gradients, about 2 sqrt(T) duals instead of T
-    from tvseg.layers import _fused
+@pytest.mark.parametrize("path", ["torch", "native"])
+def test_the_backward_in_segments_is_the_whole_sweep_bit_for_bit(path, monkeypatch):
+    # past CHECKPOINT_FROM_ITERS the backward holds one segment's duals at a time, recomputed
+    # from a checkpoint: the same gradients, about 2 sqrt(T) duals instead of T
+    from tvseg.layers import _fused, _native
 
-    monkeypatch.setattr(_fused, "native_usable", lambda x: False)  # the torch path on the CPU too
+    if path == "torch":
+        monkeypatch.setattr(_fused, "native_usable", lambda x: False)  # CUDA's path, here on the CPU
+        module, name = _fused, "_iterate"
+    elif not native_available():
+        pytest.skip("no C compiler: the fused CPU kernel is not built")
+    else:
+        module, name = _native, "_forward"
     o, weights = _logits((2, 4, 19, 23), seed=21), torch.randn(2, 4, 19, 23, dtype=torch.float64)
-    kept, iterate = [], _fused._iterate
+    kept, original = [], getattr(module, name)
 
-    def counted(*args, keep_duals=False, **kwargs):
-        result = iterate(*args, keep_duals=keep_duals, **kwargs)
-        kept.append(len(result[1]))
+    def counted(logits, lam, step, iters, *args, **kwargs):
+        result = original(logits, lam, step, iters, *args, **kwargs)
+        kept.append(0 if result[1] is None else len(result[1]))
         return result
 
-    monkeypatch.setattr(_fused, "_iterate", counted)
+    monkeypatch.setattr(module, name, counted)
 
     def gradients():
         x = o.clone().requires_grad_()

@@ -4,9 +4,10 @@ The forward runs without autograd into preallocated buffers and keeps only the l
 and step for backward, so the memory saved between forward and backward does not depend on
 ``iters``. Backward recomputes the dual iterates xi^1..xi^T (the pre-projection duals of
 Eq. 3.8) and runs the reverse sweep of section 3.4, with exact gradients for the logits,
-lambda and the step (the step may depend on lambda through ``convergent_step``). In torch ops
-(CUDA) a long backward holds the duals of one segment of about sqrt(T) iterations at a time,
-recomputed from a checkpoint of the dual at the segment's start, not all T of them.
+lambda and the step (the step may depend on lambda through ``convergent_step``). A long
+backward (C kernel and torch ops alike) holds the duals of one segment of about sqrt(T)
+iterations at a time, recomputed from a checkpoint of the dual at the segment's start, not all
+T of them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import torch
 from torch import Tensor
 
-from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_backward
+from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_gradients
 from tvseg.layers._operators import div, grad, project_unit_disk, softmax_jacobian_product
 
 
@@ -94,12 +95,12 @@ def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bo
     return probs, duals, ws.dual
 
 
-# From this many iterations on, the torch backward keeps the duals of one segment at a time.
+# From this many iterations on, the backward keeps the duals of one segment at a time.
 CHECKPOINT_FROM_ITERS = 16
 
 
 def segment_length(iters: int) -> int:
-    """Iterations per segment of the torch backward: all of them below CHECKPOINT_FROM_ITERS
+    """Iterations per segment of the backward: all of them below CHECKPOINT_FROM_ITERS
     (no recomputation where the duals are few: T = 1 in training), else ceil(sqrt(T)), which
     holds about 2 sqrt(T) duals (checkpoints and one segment) for T more forward iterations."""
     return max(1, iters) if iters < CHECKPOINT_FROM_ITERS else math.ceil(math.sqrt(iters))
@@ -138,8 +139,9 @@ class _TVSoftmaxFunction(torch.autograd.Function):
         logits, lam_t, step_t = ctx.saved_tensors
         lam, step, iters = float(lam_t), float(step_t), ctx.iters
         if ctx.native and all_finite(grad_probs):
-            _, duals = tv_softmax_native(logits, lam, step, iters, keep_duals=True)
-            grad_logits, grad_lam, grad_step = tv_softmax_native_backward(logits, duals, grad_probs, lam, step, iters)
+            grad_logits, grad_lam, grad_step = tv_softmax_native_gradients(
+                logits, grad_probs, lam, step, iters, segment_length(iters)
+            )
             return (
                 grad_logits,
                 lam_t.new_tensor(grad_lam) if ctx.needs_input_grad[1] else None,

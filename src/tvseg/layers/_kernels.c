@@ -20,6 +20,18 @@ static void chunk_rows(long H, long k, long chunks, long *first, long *end) {
     *end = H * (k + 1) / chunks;
 }
 
+/* The backward's per-chunk partial sums (tv_softmax_backward_range) added in their fixed order:
+ * n pairs (lambda's, the step's) into *grad_lam and *grad_step. */
+void tv_sum_partials(const double *partial, long n, double *grad_lam, double *grad_step) {
+    double lam_total = 0, step_total = 0;
+    for (long i = 0; i < n; ++i) {
+        lam_total += partial[2 * i];
+        step_total += partial[2 * i + 1];
+    }
+    *grad_lam = lam_total;
+    *grad_step = step_total;
+}
+
 #define REAL float
 #define NAME(x) x##_f32
 #define EXP expf

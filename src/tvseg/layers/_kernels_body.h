@@ -144,14 +144,17 @@ static void NAME(dual_sweep)(const REAL *o, const REAL *eta_old, REAL *eta_new, 
     }
 }
 
-/* `iters` iterations of Eq. 3.8 from eta = 0 for all B items; probabilities into `out`.
- * eta_a, eta_b: (B, C, 2, H, W) buffers. xi_store: NULL, or (iters, B, C, 2, H, W) to keep the
- * pre-projection duals xi^1..xi^T for the backward pass. Returns 0, or 1 if out of memory. */
-int NAME(tv_softmax_forward)(const REAL *o, REAL *eta_a, REAL *eta_b, REAL *xi_store, REAL *out,
-                             long B, long C, long H, long W, REAL lam, REAL step, long iters,
-                             int threads) {
+/* `iters` iterations of Eq. 3.8 for all B items from the dual eta_start (NULL: zero), which goes
+ * on bit for bit as the run that reached it; probabilities into `out`, the last dual in eta_a
+ * (iters odd) or eta_b (even, > 0): (B, C, 2, H, W) buffers, not eta_start. xi_store: NULL, or
+ * (iters, B, C, 2, H, W) to keep the pre-projection duals for the backward pass. Returns 0, or
+ * 1 if out of memory. */
+int NAME(tv_softmax_forward)(const REAL *o, const REAL *eta_start, REAL *eta_a, REAL *eta_b,
+                             REAL *xi_store, REAL *out, long B, long C, long H, long W, REAL lam,
+                             REAL step, long iters, int threads) {
     const long hw = H * W, dual = 2 * C * hw, chunks = ROW_CHUNKS(threads);
-    REAL *eta_old = NULL, *eta_new = eta_a;
+    const REAL *eta_old = eta_start;
+    REAL *eta_new = eta_a;
     int failed = 0;
     for (long t = 0; t <= iters && !failed; ++t) {
         const int last = t == iters;
@@ -305,22 +308,25 @@ static void NAME(reverse_chunk)(const REAL *o, const REAL *eta, const REAL *xi_k
     *step_sum = step_total;
 }
 
-/* Gradients of <grad_out, A^T> for the forward above, by the reverse sweep of section 3.4.
- * xi_store: xi^1..xi^T from tv_softmax_forward; eta, g_xi_a, g_xi_b: (B, C, 2, H, W) workspaces.
- * grad_o (B, C, H, W) is overwritten; grad_lam and grad_step receive sums. */
-int NAME(tv_softmax_backward)(const REAL *o, const REAL *xi_store, const REAL *grad_out,
-                              REAL *eta, REAL *g_xi_a, REAL *g_xi_b, REAL *grad_o,
-                              double *grad_lam, double *grad_step, long B, long C, long H, long W,
-                              REAL lam, REAL step, long iters, int threads) {
+/* Iterations k = last .. first+1 of the reverse sweep of section 3.4 (and k = 0 where first is
+ * 0), the gradients of <grad_out, A^T> for the forward above; called once for all T iterations,
+ * or segment by segment from the last (_native.py), with the same results bit for bit.
+ * xi_seg: xi^(first+1)..xi^last (tv_softmax_forward from the dual eta^first); grad_out is read at
+ * k = iters. eta: a (B, C, 2, H, W) workspace. g_xi_a, g_xi_b: the adjoint duals, carried between
+ * segments; *g_next says which holds g_xi^(last+1) on entry and g_xi^(first+1) on return (-1:
+ * none yet, 0: a, 1: b). grad_o (B, C, H, W) and partial (2 x B x ROW_CHUNKS(threads) sums for
+ * lambda and the step, per chunk, added in a fixed order so that backward is bit-reproducible)
+ * are accumulated: zero them before the first segment. Returns 0, or 1 if out of memory. */
+int NAME(tv_softmax_backward_range)(const REAL *o, const REAL *xi_seg, long first, long last,
+                                    const REAL *grad_out, REAL *eta, REAL *g_xi_a, REAL *g_xi_b,
+                                    int *g_next_in, REAL *grad_o, double *partial, long B, long C,
+                                    long H, long W, REAL lam, REAL step, long iters, int threads) {
     const long hw = H * W, chunks = ROW_CHUNKS(threads), dual = 2 * C * hw;
-    /* Per-chunk partial sums, added in a fixed order so that backward is bit-reproducible. */
-    double *partial = (double *)calloc(2 * B * chunks, sizeof(double));
-    if (!partial) return 1;
     int failed = 0;
-    memset(grad_o, 0, sizeof(REAL) * B * C * hw);
-    REAL *g_next = NULL, *g_cur = g_xi_a;
-    for (long k = iters; k >= 0 && !failed; --k) {
-        const REAL *xi_k = k > 0 ? xi_store + (k - 1) * B * dual : NULL;
+    REAL *g_next = *g_next_in < 0 ? NULL : (*g_next_in == 0 ? g_xi_a : g_xi_b);
+    REAL *g_cur = g_next == g_xi_a ? g_xi_b : g_xi_a;
+    for (long k = last; k >= (first > 0 ? first + 1 : 0) && !failed; --k) {
+        const REAL *xi_k = k > 0 ? xi_seg + (k - first - 1) * B * dual : NULL;
         if (xi_k) NAME(project_planes)(xi_k, eta, B * C, hw, threads); /* eta^k = P(xi^k) */
 #pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
         for (long b = 0; b < B; ++b) {
@@ -350,14 +356,7 @@ int NAME(tv_softmax_backward)(const REAL *o, const REAL *xi_store, const REAL *g
             g_cur = g_cur == g_xi_a ? g_xi_b : g_xi_a;
         }
     }
-    double lam_total = 0, step_total = 0;
-    for (long n = 0; n < B * chunks; ++n) {
-        lam_total += partial[2 * n];
-        step_total += partial[2 * n + 1];
-    }
-    free(partial);
-    *grad_lam = lam_total;
-    *grad_step = step_total;
+    *g_next_in = g_next == NULL ? -1 : (g_next == g_xi_a ? 0 : 1);
     return failed;
 }
 

@@ -86,15 +86,18 @@ def _library():
         )
         return None
     pointer, size = ctypes.c_void_p, ctypes.c_long
+    library.tv_sum_partials.restype = None
+    library.tv_sum_partials.argtypes = [pointer, size, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]
     for suffix, real in _TYPES.values():
         forward = getattr(library, f"tv_softmax_forward_{suffix}")
         forward.restype = ctypes.c_int
-        forward.argtypes = [pointer] * 5 + [size] * 4 + [real, real, size, ctypes.c_int]
-        backward = getattr(library, f"tv_softmax_backward_{suffix}")
+        forward.argtypes = [pointer] * 6 + [size] * 4 + [real, real, size, ctypes.c_int]
+        backward = getattr(library, f"tv_softmax_backward_range_{suffix}")
         backward.restype = ctypes.c_int
         backward.argtypes = (
-            [pointer] * 7 + [ctypes.POINTER(ctypes.c_double)] * 2 + [size] * 4 + [real, real, size, ctypes.c_int]
-        )
+            [pointer, pointer, size, size] + [pointer] * 4 + [ctypes.POINTER(ctypes.c_int)] + [pointer] * 2
+            + [size] * 4 + [real, real, size, ctypes.c_int]
+        )  # fmt: skip
         adjoint = getattr(library, f"tv_adjoint_apply_{suffix}")
         adjoint.restype = ctypes.c_int
         adjoint.argtypes = [pointer] * 7 + [size] * 4 + [real, ctypes.c_int]
@@ -145,45 +148,94 @@ def _check(status: int) -> None:
         raise MemoryError("tvseg: the fused kernel could not allocate its row buffers")
 
 
-def tv_softmax_native(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False):
-    """``iters`` iterations of Eq. 3.8 in the fused kernel, without autograd.
-
-    Returns the probabilities, and with ``keep_duals`` also the pre-projection duals
-    xi^1..xi^T stacked as (T, B, C, 2, H, W) for :func:`tv_softmax_native_backward`.
-    """
+def _forward(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool, start: Tensor | None = None):
+    """``iters`` iterations from the dual ``start`` (None: zero): the probabilities, the stacked
+    pre-projection duals if kept (a scratch buffer), and the last dual (a scratch buffer too)."""
     suffix, _ = _TYPES[logits.dtype]
-    logits = logits.detach().contiguous()
     b, c, h, w = logits.shape
     # A second dual buffer is needed only from the second iteration on.
     duals = _scratch_buffer("duals", (2 if iters > 1 else 1, b, c, 2, h, w) if iters else (1, 1), logits)
     xi_store = _scratch_buffer("xi", (iters, b, c, 2, h, w), logits) if keep_duals and iters else None
     out = torch.empty_like(logits)
     status = getattr(_library(), f"tv_softmax_forward_{suffix}")(
-        logits.data_ptr(), duals[0].data_ptr(), duals[-1].data_ptr(),
-        xi_store.data_ptr() if xi_store is not None else None, out.data_ptr(),
+        logits.data_ptr(), start.data_ptr() if start is not None else None, duals[0].data_ptr(),
+        duals[-1].data_ptr(), xi_store.data_ptr() if xi_store is not None else None, out.data_ptr(),
         b, c, h, w, lam, step, iters, torch.get_num_threads(),
     )  # fmt: skip
     _check(status)
+    last = start if iters == 0 else duals[0] if iters % 2 else duals[-1]
+    return out, xi_store, last
+
+
+def tv_softmax_native(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False):
+    """``iters`` iterations of Eq. 3.8 in the fused kernel, without autograd.
+
+    Returns the probabilities, and with ``keep_duals`` also the pre-projection duals
+    xi^1..xi^T stacked as (T, B, C, 2, H, W) for :func:`tv_softmax_native_backward`.
+    """
+    out, xi_store, _ = _forward(logits.detach().contiguous(), lam, step, iters, keep_duals)
     return (out, xi_store) if keep_duals else out
 
 
+class _ReverseSweep:
+    """The backward's state carried from segment to segment: the adjoint duals, the logits'
+    gradient and the per-chunk partial sums of lambda's and the step's."""
+
+    def __init__(self, logits: Tensor, grad_probs: Tensor, lam: float, step: float, iters: int):
+        self.logits, self.grad_probs, self.lam, self.step, self.iters = logits, grad_probs, lam, step, iters
+        b, c, h, w = logits.shape
+        self.threads = torch.get_num_threads()  # the chunking, so the partial sums' layout, follows it
+        self.work = _scratch_buffer("adjoint", (3 if iters > 1 else 2, b, c, 2, h, w) if iters else (2, 1), logits)
+        self.grad_logits = torch.zeros_like(logits)
+        self.partial = torch.zeros(2 * b * max(self.threads, 1), dtype=torch.float64)
+        self.g_next = ctypes.c_int(-1)
+
+    def run(self, xi_segment, first: int, last: int) -> None:
+        """Iterations last .. first+1 (and 0 where first is 0), with xi^(first+1)..xi^last."""
+        suffix, _ = _TYPES[self.logits.dtype]
+        b, c, h, w = self.logits.shape
+        status = getattr(_library(), f"tv_softmax_backward_range_{suffix}")(
+            self.logits.data_ptr(), xi_segment.data_ptr() if xi_segment is not None else None, first, last,
+            self.grad_probs.data_ptr(), self.work[0].data_ptr(), self.work[1].data_ptr(), self.work[-1].data_ptr(),
+            ctypes.byref(self.g_next), self.grad_logits.data_ptr(), self.partial.data_ptr(),
+            b, c, h, w, self.lam, self.step, self.iters, self.threads,
+        )  # fmt: skip
+        _check(status)
+
+    def gradients(self):
+        grad_lam, grad_step = ctypes.c_double(), ctypes.c_double()
+        _library().tv_sum_partials(
+            self.partial.data_ptr(), self.partial.numel() // 2, ctypes.byref(grad_lam), ctypes.byref(grad_step)
+        )
+        return self.grad_logits, grad_lam.value, grad_step.value
+
+
 def tv_softmax_native_backward(logits: Tensor, xi_store, grad_probs: Tensor, lam: float, step: float, iters: int):
-    """Gradients of ``<grad_probs, tv_softmax(logits)>`` for logits, lambda and step."""
-    suffix, _ = _TYPES[logits.dtype]
+    """Gradients of ``<grad_probs, tv_softmax(logits)>`` for logits, lambda and step, from all the
+    duals of :func:`tv_softmax_native` with ``keep_duals``."""
     logits = logits.detach().contiguous()
-    grad_probs = grad_probs.detach().to(logits.dtype).contiguous()
-    b, c, h, w = logits.shape
-    work = _scratch_buffer("adjoint", (3 if iters > 1 else 2, b, c, 2, h, w) if iters else (2, 1), logits)
-    grad_logits = torch.empty_like(logits)
-    grad_lam, grad_step = ctypes.c_double(), ctypes.c_double()
-    status = getattr(_library(), f"tv_softmax_backward_{suffix}")(
-        logits.data_ptr(), xi_store.data_ptr() if xi_store is not None else None, grad_probs.data_ptr(),
-        work[0].data_ptr(), work[1].data_ptr(), work[-1].data_ptr(), grad_logits.data_ptr(),
-        ctypes.byref(grad_lam), ctypes.byref(grad_step),
-        b, c, h, w, lam, step, iters, torch.get_num_threads(),
-    )  # fmt: skip
-    _check(status)
-    return grad_logits, grad_lam.value, grad_step.value
+    sweep = _ReverseSweep(logits, grad_probs.detach().to(logits.dtype).contiguous(), lam, step, iters)
+    sweep.run(xi_store, 0, iters)
+    return sweep.gradients()
+
+
+def tv_softmax_native_gradients(logits: Tensor, grad_probs: Tensor, lam: float, step: float, iters: int, segment: int):
+    """The gradients of :func:`tv_softmax_native_backward` holding the duals of ``segment``
+    iterations at a time: a pass keeps the dual at each segment's start, then each segment, the
+    last first, is run again from there with its duals kept, and swept back. About T / segment +
+    segment duals instead of T, for T more iterations; the same numbers bit for bit (the kernel
+    goes on from a dual as the run that reached it did, and the partial sums keep their order)."""
+    logits = logits.detach().contiguous()
+    starts, dual = {0: None}, None
+    for first in range(segment, iters, segment):
+        dual = _forward(logits, lam, step, segment, False, dual)[2].clone()
+        starts[first] = dual
+    sweep = _ReverseSweep(logits, grad_probs.detach().to(logits.dtype).contiguous(), lam, step, iters)
+    last = iters
+    for first in sorted(starts, reverse=True):
+        sweep.run(_forward(logits, lam, step, last - first, True, starts[first])[1], first, last)
+        last = first
+    return sweep.gradients()
 
 
 def tv_adjoint_apply_native(probs: Tensor, unit: Tensor, scale: Tensor, y: Tensor, sl: float) -> Tensor:
