@@ -351,12 +351,12 @@ def test_cuda_matches_cpu():
 @pytest.mark.skipif(not native_available(), reason="no C compiler: the fused CPU kernel is not built")
 @pytest.mark.parametrize("iters", [0, 1, 4])
 def test_native_backward_equals_torch_backward(iters):
-    from tvseg.layers._native import tv_softmax_native_backward
+    from tvseg.layers._native import tv_softmax_native_gradients
 
     o = _logits((2, 5, 12, 17), seed=13)
     weights = torch.randn(o.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    probs, duals = tv_softmax_native(o, 1.4, 0.3, iters, keep_duals=True)
-    got_o, got_lam, got_step = tv_softmax_native_backward(o, duals, weights, 1.4, 0.3, iters)
+    probs = tv_softmax_native(o, 1.4, 0.3, iters)
+    got_o, got_lam, got_step = tv_softmax_native_gradients(o, weights, 1.4, 0.3, iters, max(iters, 1))
     o_ = o.clone().requires_grad_()
     lam = torch.tensor(1.4, dtype=torch.float64, requires_grad=True)
     step = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)

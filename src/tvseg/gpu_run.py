@@ -9,7 +9,8 @@ for its configuration (post-TV's validation choice, training, evaluation; seed b
 evaluation right after its training) into the workflow's paths under ``results_dir``, through
 the same functions as the CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose
 outputs exist is skipped (a run whose evaluation exists too, even without its model: a box's
-results come back without them), and training resumes from its checkpoint, so the same command continues an interrupted run.
+results come back without them), and training resumes from its checkpoint, so the same command
+continues an interrupted run.
 After each job ``<results_dir>/gpu-run.json`` records the device, the versions, each job's time
 and how many of the planned jobs are finished, and ``gpu-run-outputs.txt`` lists the files of the
 finished jobs, for ``make render-gpu`` (Snakemake marks them up to date with ``--touch`` and

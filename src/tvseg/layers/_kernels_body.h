@@ -145,7 +145,8 @@ static void NAME(dual_sweep)(const REAL *o, const REAL *eta_old, REAL *eta_new, 
 }
 
 /* `iters` iterations of Eq. 3.8 for all B items from the dual eta_start (NULL: zero), which goes
- * on bit for bit as the run that reached it; probabilities into `out`, the last dual in eta_a
+ * on bit for bit as the run that reached it; probabilities into `out` (NULL: not computed, for
+ * the backward's checkpoints and segments, which need the duals alone), the last dual in eta_a
  * (iters odd) or eta_b (even, > 0): (B, C, 2, H, W) buffers, not eta_start. xi_store: NULL, or
  * (iters, B, C, 2, H, W) to keep the pre-projection duals for the backward pass. Returns 0, or
  * 1 if out of memory. */
@@ -158,6 +159,7 @@ int NAME(tv_softmax_forward)(const REAL *o, const REAL *eta_start, REAL *eta_a, 
     int failed = 0;
     for (long t = 0; t <= iters && !failed; ++t) {
         const int last = t == iters;
+        if (last && !out) break;
 #pragma omp parallel for num_threads(threads) schedule(static) collapse(2)
         for (long b = 0; b < B; ++b) {
             for (long k = 0; k < chunks; ++k) {

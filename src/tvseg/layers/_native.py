@@ -148,18 +148,20 @@ def _check(status: int) -> None:
         raise MemoryError("tvseg: the fused kernel could not allocate its row buffers")
 
 
-def _forward(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool, start: Tensor | None = None):
-    """``iters`` iterations from the dual ``start`` (None: zero): the probabilities, the stacked
-    pre-projection duals if kept (a scratch buffer), and the last dual (a scratch buffer too)."""
+def _forward(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False, start=None, probs=True):
+    """``iters`` iterations from the dual ``start`` (None: zero): the probabilities (None without
+    ``probs``), the stacked pre-projection duals if kept (a scratch buffer), and the last dual (a
+    scratch buffer too)."""
     suffix, _ = _TYPES[logits.dtype]
     b, c, h, w = logits.shape
     # A second dual buffer is needed only from the second iteration on.
     duals = _scratch_buffer("duals", (2 if iters > 1 else 1, b, c, 2, h, w) if iters else (1, 1), logits)
     xi_store = _scratch_buffer("xi", (iters, b, c, 2, h, w), logits) if keep_duals and iters else None
-    out = torch.empty_like(logits)
+    out = torch.empty_like(logits) if probs else None
     status = getattr(_library(), f"tv_softmax_forward_{suffix}")(
         logits.data_ptr(), start.data_ptr() if start is not None else None, duals[0].data_ptr(),
-        duals[-1].data_ptr(), xi_store.data_ptr() if xi_store is not None else None, out.data_ptr(),
+        duals[-1].data_ptr(), xi_store.data_ptr() if xi_store is not None else None,
+        out.data_ptr() if out is not None else None,
         b, c, h, w, lam, step, iters, torch.get_num_threads(),
     )  # fmt: skip
     _check(status)
@@ -167,14 +169,9 @@ def _forward(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bo
     return out, xi_store, last
 
 
-def tv_softmax_native(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False):
-    """``iters`` iterations of Eq. 3.8 in the fused kernel, without autograd.
-
-    Returns the probabilities, and with ``keep_duals`` also the pre-projection duals
-    xi^1..xi^T stacked as (T, B, C, 2, H, W) for :func:`tv_softmax_native_backward`.
-    """
-    out, xi_store, _ = _forward(logits.detach().contiguous(), lam, step, iters, keep_duals)
-    return (out, xi_store) if keep_duals else out
+def tv_softmax_native(logits: Tensor, lam: float, step: float, iters: int) -> Tensor:
+    """``iters`` iterations of Eq. 3.8 in the fused kernel, without autograd: the probabilities."""
+    return _forward(logits.detach().contiguous(), lam, step, iters)[0]
 
 
 class _ReverseSweep:
@@ -210,30 +207,22 @@ class _ReverseSweep:
         return self.grad_logits, grad_lam.value, grad_step.value
 
 
-def tv_softmax_native_backward(logits: Tensor, xi_store, grad_probs: Tensor, lam: float, step: float, iters: int):
-    """Gradients of ``<grad_probs, tv_softmax(logits)>`` for logits, lambda and step, from all the
-    duals of :func:`tv_softmax_native` with ``keep_duals``."""
-    logits = logits.detach().contiguous()
-    sweep = _ReverseSweep(logits, grad_probs.detach().to(logits.dtype).contiguous(), lam, step, iters)
-    sweep.run(xi_store, 0, iters)
-    return sweep.gradients()
-
-
 def tv_softmax_native_gradients(logits: Tensor, grad_probs: Tensor, lam: float, step: float, iters: int, segment: int):
-    """The gradients of :func:`tv_softmax_native_backward` holding the duals of ``segment``
-    iterations at a time: a pass keeps the dual at each segment's start, then each segment, the
-    last first, is run again from there with its duals kept, and swept back. About T / segment +
-    segment duals instead of T, for T more iterations; the same numbers bit for bit (the kernel
-    goes on from a dual as the run that reached it did, and the partial sums keep their order)."""
+    """Gradients of ``<grad_probs, tv_softmax(logits)>`` for logits, lambda and step, holding the
+    duals of ``segment`` iterations at a time (``segment >= iters``: all of them, one sweep): a
+    pass keeps the dual at each segment's start, then each segment, the last first, is run again
+    from there with its duals kept, and swept back. About T / segment + segment duals instead of
+    T, for T more iterations; the same numbers bit for bit (the kernel goes on from a dual as the
+    run that reached it did, and the partial sums keep their order)."""
     logits = logits.detach().contiguous()
     starts, dual = {0: None}, None
     for first in range(segment, iters, segment):
-        dual = _forward(logits, lam, step, segment, False, dual)[2].clone()
+        dual = _forward(logits, lam, step, segment, start=dual, probs=False)[2].clone()
         starts[first] = dual
     sweep = _ReverseSweep(logits, grad_probs.detach().to(logits.dtype).contiguous(), lam, step, iters)
     last = iters
     for first in sorted(starts, reverse=True):
-        sweep.run(_forward(logits, lam, step, last - first, True, starts[first])[1], first, last)
+        sweep.run(_forward(logits, lam, step, last - first, True, starts[first], probs=False)[1], first, last)
         last = first
     return sweep.gradients()
 
