@@ -163,12 +163,21 @@ def runs_for(config: dict) -> list[RunId]:
     for dataset, settings in config["datasets"].items():
         if not settings.get("enabled", True):
             continue
-        plain = settings["architecture"]
+        plain = plain_network(config, dataset)
         networks = (plain, f"r{plain}") + ((f"r{plain}star",) if dataset in extras else ())
         for train_data in TRAIN_DATA:
             for network in networks:
                 runs.append(RunId(network, dataset, train_data))
     return runs
+
+
+def plain_network(config: dict, dataset: str) -> str:
+    """The paper's plain network that ``dataset``'s pair stands for, which names its runs and
+    variants (``segnet``: segnet_camvid_clean = Segnet1): ``paper_network`` where a profile
+    builds another architecture in its place (``architecture``, recorded in every run), else
+    the architecture itself."""
+    settings = dataset_settings(config, dataset)
+    return settings.get("paper_network") or settings["architecture"]
 
 
 def enabled_datasets(config: dict) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import REPO_ROOT, RunFiles, RunId, enabled_datasets, prepared_dir, runs_for, seeds_for
+from tvseg.config import REPO_ROOT, RunFiles, RunId, enabled_datasets, plain_network, prepared_dir, runs_for, seeds_for
 
 
 def _iteration_seconds(log_csv: Path, skip: int) -> float:
@@ -87,7 +87,7 @@ def project(config: dict, measured: dict) -> list[dict]:
         })  # fmt: skip
     if config["post_tv"]["tune"]["enabled"]:
         for dataset in enabled_datasets(config):
-            plain = RunId(config["datasets"][dataset]["architecture"], dataset, "clean")
+            plain = RunId(plain_network(config, dataset), dataset, "clean")
             seeds = len(config["post_tv"]["tune"]["seeds"] or seeds_for(config, plain)[:1])
             iterations = config["datasets"][dataset]["iterations"]
             seconds = measured[(dataset, plain.network)]["iteration_s"] * iterations * seeds

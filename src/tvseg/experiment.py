@@ -46,7 +46,9 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         lam_lr=settings["lr"] * tv["lam_lr_factor"],
         lr_schedule=settings["lr_schedule"],
         momentum=config["training"]["momentum"],
-        weight_decay=config["training"]["weight_decay"],
+        weight_decay=(
+            config["training"]["weight_decay"] if settings.get("weight_decay") is None else settings["weight_decay"]
+        ),
         batch_size=settings["batch_size"],
         iterations=settings["iterations"],
         train_crop=list(settings["train_crop"]) if settings.get("train_crop") else None,
@@ -55,6 +57,9 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         checkpoint_every=config["training"]["checkpoint_every"],
         validation_count=settings.get("validation_count", 0),
         validation_seed=config["noise"]["seed"] + 17,
+        hflip=settings.get("hflip", False),
+        curve_split=(settings.get("curve") or {}).get("split"),
+        curve_every=(settings.get("curve") or {}).get("every", 0),
     )
 
 

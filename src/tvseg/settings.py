@@ -52,6 +52,10 @@ class TVSettings:
         return record
 
 
+# TrainSettings' keys added after WBC's committed runs, with the defaults those runs trained with.
+OPTIONAL_TRAIN_KEYS = {"hflip": False, "curve_split": None, "curve_every": 0}
+
+
 @dataclass
 class TrainSettings:
     data_dir: str
@@ -75,14 +79,25 @@ class TrainSettings:
     checkpoint_every: int = 500
     validation_count: int = 0  # training images held out for tuning, drawn from validation_seed
     validation_seed: int = 17
+    hflip: bool = False  # random horizontal flips of the training items
+    curve_split: str | None = None  # a published split scored every curve_every iterations (the log's val_*)
+    curve_every: int = 0
 
     def __post_init__(self):
         if isinstance(self.tv, dict):
             self.tv = TVSettings(**self.tv)
 
     def record(self) -> dict:
-        """The settings as a run stores them (model.pt) and the workflow compares them (params)."""
-        return {**asdict(self), "tv": self.tv.record()}
+        """The settings as a run stores them (model.pt) and the workflow compares them (params).
+
+        The keys added after the first runs (``OPTIONAL_TRAIN_KEYS``) are recorded only where they
+        differ from their defaults, so the records and fingerprints of those runs stay as they were.
+        """
+        record = {**asdict(self), "tv": self.tv.record()}
+        for key, default in OPTIONAL_TRAIN_KEYS.items():
+            if record[key] == default:
+                del record[key]
+        return record
 
     def fingerprint(self) -> str:
         """What decides the result; a checkpoint from other settings is never resumed."""

@@ -27,11 +27,13 @@ from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
 from tvseg.datasets.splits import validation_ids
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
+from tvseg.metrics import confusion_matrix, scores
 from tvseg.models import build_model, parameter_groups
 from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
 LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds", "gap")  # gap: the converged head's reached duality gap
+CURVE_FIELDS = ("val_miou", "val_accuracy")  # a run with a validation curve logs these at its points
 
 
 class TrainingDivergedError(RuntimeError):
@@ -68,12 +70,17 @@ def batch_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndar
     return np.asarray(out)
 
 
-def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int, device="cpu"):
-    """The batch of ``items`` (randomly cropped to ``crop`` where given) as network input and
-    labels on ``device``; a pure function of (items, iteration, seed)."""
+def make_batch(
+    split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int, device="cpu", hflip: bool = False
+):
+    """The batch of ``items`` (randomly cropped to ``crop`` where given, each flipped left-right
+    with probability 1/2 where ``hflip``) as network input and labels on ``device``; a pure
+    function of (items, iteration, seed). Crops and flips draw from streams of their own, so
+    turning flips on leaves the crops as they were."""
     images, labels = [], []
     rng = np.random.default_rng([seed, iteration, 1])
-    for i in items:
+    flips = np.random.default_rng([seed, iteration, 2]).random(len(items)) < 0.5 if hflip else np.zeros(len(items), bool)
+    for i, flip in zip(items, flips, strict=True):
         image, label = np.asarray(split.image(i)), np.asarray(split.label(i))
         if crop is not None:
             ch, cw = crop
@@ -82,6 +89,8 @@ def make_batch(split: PreparedSplit, items: np.ndarray, crop, iteration: int, se
                 raise ValueError(f"item {split.ids[i]} is {h}x{w}, smaller than the training crop {ch}x{cw}")
             top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
             image, label = image[top : top + ch, left : left + cw], label[top : top + ch, left : left + cw]
+        if flip:
+            image, label = image[:, ::-1], label[:, ::-1]
         images.append(image)
         labels.append(label)
     shapes = {label.shape for label in labels}
@@ -134,9 +143,11 @@ def _trim_log(log_path: Path, last_iteration: int) -> None:
     if not log_path.exists():
         return
     with open(log_path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["iteration"]) <= last_iteration]
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if int(r["iteration"]) <= last_iteration]
+        fields = reader.fieldnames or LOG_FIELDS
     with open(log_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, LOG_FIELDS)
+        writer = csv.DictWriter(f, fields)
         writer.writeheader()
         writer.writerows(rows)
 
@@ -210,6 +221,27 @@ def _sgd_step(model, optimizer, images, labels, weight) -> tuple[float, str | No
     return loss_value, None if bad is None else f"{bad} holds non-finite values after the update"
 
 
+CURVE_BATCH = 8  # validation images through the network at once for a point of the curve
+
+
+@torch.no_grad()
+def curve_point(model, split: PreparedSplit, device) -> dict:
+    """The validation curve's point now: mIoU and global accuracy (%) of ``model`` in eval mode
+    (a regularized net with its evaluation iterations) on every image of ``split``; the model is
+    left in train mode. Reads no random state, so a run with a curve trains as one without."""
+    model.eval()
+    confusion = 0
+    for start in range(0, len(split), CURVE_BATCH):
+        indices = range(start, min(start + CURVE_BATCH, len(split)))
+        images = to_input(np.stack([np.asarray(split.image(i)) for i in indices]), device)
+        predicted = model(images).argmax(dim=1).cpu().numpy()
+        for row, i in enumerate(indices):
+            confusion = confusion + confusion_matrix(predicted[row], split.label(i), split.num_classes, IGNORE_INDEX)
+    model.train()
+    result = scores(confusion)
+    return {"val_miou": f"{result['miou']:.4f}", "val_accuracy": f"{result['accuracy']:.4f}"}
+
+
 class TrainingStopped(RuntimeError):
     """Training was asked to stop (``stop`` was set); a checkpoint of the last finished iteration is kept."""
 
@@ -250,11 +282,12 @@ def train(
     start = _resume(checkpoint_path, log_path, model, optimizer, settings, torch_device)
     last_saved = start if checkpoint_path.exists() else None
     new_log = not log_path.exists()
+    curve = PreparedSplit(Path(settings.data_dir), settings.curve_split) if settings.curve_every else None
     model.train()
     bar = tqdm(total=settings.iterations, initial=start, desc=out_dir.name, unit="it", disable=not progress,
                dynamic_ncols=True)  # fmt: skip
     with open(log_path, "a", newline="") as log_file, bar:
-        log = csv.DictWriter(log_file, LOG_FIELDS)
+        log = csv.DictWriter(log_file, LOG_FIELDS + (CURVE_FIELDS if curve is not None else ()))
         if new_log:
             log.writeheader()
         for iteration in range(start, settings.iterations):
@@ -263,15 +296,19 @@ def train(
             for group, initial in zip(optimizer.param_groups, initial_lrs, strict=True):
                 group["lr"] = initial * factor
             items = keep[batch_indices(len(keep), settings.batch_size, iteration, settings.seed)]
-            images, labels = make_batch(split, items, settings.train_crop, iteration, settings.seed, torch_device)
+            images, labels = make_batch(
+                split, items, settings.train_crop, iteration, settings.seed, torch_device, hflip=settings.hflip
+            )
             loss_value, broken = _sgd_step(model, optimizer, images, labels, weight)
             if broken is not None:
                 raise _diverged(out_dir, broken, iteration, last_saved, checkpoint_path)
-            log.writerow(
-                {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
-                 "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
-                 "gap": _gap_value(model)}
-            )  # fmt: skip
+            row = {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
+                   "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
+                   "gap": _gap_value(model)}  # fmt: skip
+            if curve is not None and ((iteration + 1) % settings.curve_every == 0 or iteration + 1 == settings.iterations):
+                row.update(curve_point(model, curve, torch_device))
+                bar.write(f"{out_dir.name}: iteration {iteration + 1}, validation mIoU {row['val_miou']}")
+            log.writerow(row)
             bar.set_postfix(loss=f"{loss_value:.4f}", lam=f"{_lam_value(model):.3f}", refresh=False)
             bar.update(1)
             stopping = stop is not None and stop.is_set()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import RunFiles, RunId, prepared_dir, run_dir_under, seeds_for
+from tvseg.config import RunFiles, RunId, plain_network, prepared_dir, run_dir_under, seeds_for
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
@@ -51,7 +51,7 @@ def lambda_study(
         raise ValueError("the study needs validation_count >= 1 held-out training images")
     out_dir = Path(out_dir)
     settings = config["datasets"][dataset]
-    plain = settings["architecture"]
+    plain = plain_network(config, dataset)
     reading = "variance" if "variance" in config["evaluation"]["gaussian_readings"] else "std"
     conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in levels]
     post = config["post_tv"]
@@ -101,7 +101,7 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
     over those conditions and the seeds wins. The test set is never looked at.
     """
     tune = config["post_tv"]["tune"]
-    seeds = tune["seeds"] or seeds_for(config, RunId(config["datasets"][dataset]["architecture"], dataset, "clean"))[:1]
+    seeds = tune["seeds"] or seeds_for(config, RunId(plain_network(config, dataset), dataset, "clean"))[:1]
     reading = config["noise"]["gaussian_reading"]
     study = copy.deepcopy(config)
     study["evaluation"]["gaussian_readings"] = [reading]

@@ -11,6 +11,7 @@ from tvseg.config import (
     RunId,
     bundle_dir,
     enabled_datasets,
+    plain_network,
     post_tv_choice_path,
     run_files,
     runs_for,
@@ -138,11 +139,7 @@ def evaluation_inputs(wildcards):
 
 def tuning_params(wildcards):
     """What the post-TV tuning reads: the plain clean run's settings (seed aside) and post_tv."""
-    plain = RunId(
-        config["datasets"][wildcards.dataset]["architecture"],
-        wildcards.dataset,
-        "clean",
-    )
+    plain = RunId(plain_network(config, wildcards.dataset), wildcards.dataset, "clean")
     settings = train_settings(config, plain, 0).record()
     settings.pop("seed")
     return json.dumps(
