@@ -79,7 +79,9 @@ def make_batch(
     turning flips on leaves the crops as they were."""
     images, labels = [], []
     rng = np.random.default_rng([seed, iteration, 1])
-    flips = np.random.default_rng([seed, iteration, 2]).random(len(items)) < 0.5 if hflip else np.zeros(len(items), bool)
+    flips = (
+        np.random.default_rng([seed, iteration, 2]).random(len(items)) < 0.5 if hflip else np.zeros(len(items), bool)
+    )
     for i, flip in zip(items, flips, strict=True):
         image, label = np.asarray(split.image(i)), np.asarray(split.label(i))
         if crop is not None:
@@ -305,7 +307,9 @@ def train(
             row = {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
                    "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
                    "gap": _gap_value(model)}  # fmt: skip
-            if curve is not None and ((iteration + 1) % settings.curve_every == 0 or iteration + 1 == settings.iterations):
+            if curve is not None and (
+                (iteration + 1) % settings.curve_every == 0 or iteration + 1 == settings.iterations
+            ):
                 row.update(curve_point(model, curve, torch_device))
                 bar.write(f"{out_dir.name}: iteration {iteration + 1}, validation mIoU {row['val_miou']}")
             log.writerow(row)

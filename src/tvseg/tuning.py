@@ -50,7 +50,6 @@ def lambda_study(
     if validation_count < 1:
         raise ValueError("the study needs validation_count >= 1 held-out training images")
     out_dir = Path(out_dir)
-    settings = config["datasets"][dataset]
     plain = plain_network(config, dataset)
     reading = "variance" if "variance" in config["evaluation"]["gaussian_readings"] else "std"
     conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in levels]
