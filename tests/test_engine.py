@@ -361,3 +361,96 @@ def test_the_finite_check_names_the_first_bad_tensor_and_passes_huge_finite_ones
     with torch.no_grad():
         net[0].bias[0] = float("-inf")
     assert first_non_finite(net) == "0.bias"  # parameters come before buffers
+
+
+def test_the_networks_batch_changes_no_number_or_panel(wbc_small, tmp_path):
+    # evaluation.batch is speed alone: batch norm in eval mode and convolutions treat images apart
+    train(_settings(wbc_small, head="softmax", iterations=2), tmp_path / "run", progress=False)
+    conditions = [Condition("clean", 0.0), Condition("gaussian", 0.05, "variance")]
+    made = {}
+    for head_batch, network_batch in ((1, 1), (1, 3), (2, 4)):  # 4 test images: uneven groups too
+        out = tmp_path / f"{head_batch}_{network_batch}"
+        evaluate_run(
+            tmp_path / "run" / "model.pt", wbc_small, out / "evaluation.csv", conditions, run="unet_wbc_clean",
+            post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}}, panels=Panels(out / "panels", images=4),
+            progress=False, head_batch=head_batch, network_batch=network_batch,
+        )  # fmt: skip
+        made[(head_batch, network_batch)] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(made[(1, 1)]) > 10
+    assert made[(1, 1)] == made[(1, 3)] == made[(2, 4)]
+    with pytest.raises(ValueError, match="network_batch must be at least 1"):
+        evaluate_run(tmp_path / "run" / "model.pt", wbc_small, tmp_path / "x.csv", conditions, network_batch=0)
+
+
+def test_flips_are_drawn_from_seed_and_iteration_and_leave_crops_alone(wbc_small):
+    from tvseg.datasets.prepare import PreparedSplit
+    from tvseg.train import make_batch
+
+    split = PreparedSplit(wbc_small, "train")
+    items = np.arange(8)
+    plain_images, plain_labels = make_batch(split, items, (32, 32), 3, 0)
+    images, labels = make_batch(split, items, (32, 32), 3, 0, hflip=True)
+    again_images, again_labels = make_batch(split, items, (32, 32), 3, 0, hflip=True)
+    assert torch.equal(images, again_images) and torch.equal(labels, again_labels)
+    flipped = [not torch.equal(images[k], plain_images[k]) for k in range(len(items))]
+    assert 0 < sum(flipped) < len(items)  # some items flipped, some not
+    for k, was_flipped in enumerate(flipped):  # the same crop, mirrored where flipped
+        expected = plain_labels[k].flip(-1) if was_flipped else plain_labels[k]
+        assert torch.equal(labels[k], expected)
+        assert torch.equal(images[k], plain_images[k].flip(-1) if was_flipped else plain_images[k])
+
+
+def test_a_validation_curve_is_logged_and_changes_no_weight(wbc_small, tmp_path):
+    # the curve scores a published split (WBC has none: its test split stands in here)
+    train(_settings(wbc_small, iterations=7, head="tv"), tmp_path / "plain", progress=False)
+    with_curve = _settings(wbc_small, iterations=7, head="tv", curve_split="test", curve_every=3)
+    train(with_curve, tmp_path / "curve", progress=False)
+    a, b = _weights(tmp_path / "plain" / "model.pt"), _weights(tmp_path / "curve" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with open(tmp_path / "curve" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    points = {int(r["iteration"]): float(r["val_miou"]) for r in rows if r["val_miou"]}
+    assert sorted(points) == [3, 6, 7] and all(0 <= v <= 100 for v in points.values())
+    with open(tmp_path / "plain" / "log.csv", newline="") as f:
+        assert "val_miou" not in next(csv.reader(f))  # a run without a curve keeps the old log
+
+
+def test_a_resumed_run_keeps_its_curve_up_to_the_checkpoint(wbc_small, tmp_path, monkeypatch):
+    import tvseg.train as training
+
+    settings = _settings(wbc_small, iterations=8, checkpoint_every=4, curve_split="test", curve_every=2)
+    train(settings, tmp_path / "whole", progress=False)
+    calls, step = {"n": 0}, training._sgd_step
+
+    def crash_after_six(*args):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise KeyboardInterrupt
+        return step(*args)
+
+    monkeypatch.setattr(training, "_sgd_step", crash_after_six)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(training, "_sgd_step", step)
+    train(settings, tmp_path / "cut", progress=False)
+
+    def curve(folder):
+        with open(folder / "log.csv", newline="") as f:
+            return [(r["iteration"], r["val_miou"], r["val_accuracy"]) for r in csv.DictReader(f) if r["val_miou"]]
+
+    assert curve(tmp_path / "cut") == curve(tmp_path / "whole") and len(curve(tmp_path / "whole")) == 4
+
+
+def test_settings_added_later_leave_the_old_runs_records_alone():
+    from tvseg.settings import OPTIONAL_TRAIN_KEYS
+
+    old = _settings(Path("data"))
+    assert not set(OPTIONAL_TRAIN_KEYS) & set(old.record())  # the committed runs' params and fingerprints hold
+    new = _settings(Path("data"), hflip=True, curve_split="val", curve_every=300)
+    assert {k: new.record()[k] for k in OPTIONAL_TRAIN_KEYS} == {
+        "hflip": True,
+        "curve_split": "val",
+        "curve_every": 300,
+    }
+    assert new.fingerprint() != old.fingerprint()
+    assert TrainSettings(**new.record()) == new  # a stored record reads back whole

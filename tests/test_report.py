@@ -82,3 +82,37 @@ def test_panels_carry_a_legend_of_the_class_colours(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "_save_figure", lambda fig, *args, **kwargs: drawn.append(fig))
     report.plot_qualitative([tmp_path / "panels"], tmp_path / "p.png", ("clean",), dataset="wbc")
     assert [t.get_text() for t in drawn[0].legends[0].get_texts()] == ["background", "cytoplasm", "nucleus"]
+
+
+def test_a_table_says_what_ran_and_which_reading_a_dataset_kept(tmp_path):
+    metrics = _wbc_metrics()  # gaussian conditions under the variance reading alone
+    render_table(metrics, 1, "std", tmp_path / "table1_std", note="an smp Unet on resnet18, 96x96")
+    title = (tmp_path / "table1_std.md").read_text().splitlines()[0]
+    assert "Ours (an smp Unet on resnet18, 96x96): mean ± std over 2 seed(s)" in title
+    assert "evaluated with sigma read as variance only" in title
+    render_table(metrics, 1, "variance", tmp_path / "table1_variance")
+    assert "only" not in (tmp_path / "table1_variance.md").read_text().splitlines()[0]
+
+
+def test_validation_curves_are_read_from_the_logs_and_plotted(tmp_path):
+    from tvseg.report import plot_validation_curves, validation_curves
+
+    for run, seed in (("segnet_camvid_clean", 0), ("segnet_camvid_clean", 1), ("rsegnet_camvid_clean", 0)):
+        folder = tmp_path / "runs" / run / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "log.csv").write_text(
+            "iteration,loss,lam,lr,seconds,gap,val_miou,val_accuracy\n"
+            f"1,2.0,2,0.01,0.1,,,\n2,1.5,2,0.01,0.1,,{30 + seed},60\n3,1.2,2,0.01,0.1,,,\n4,1.0,2,0.0,0.1,,{35 + seed},70\n"
+        )
+    curves = validation_curves(sorted((tmp_path / "runs").glob("*/*/log.csv")))
+    assert curves[["method", "seed", "iteration", "val_miou"]].values.tolist() == [
+        ["RSegnet1", 0, 2, 30.0], ["RSegnet1", 0, 4, 35.0],
+        ["Segnet1", 0, 2, 30.0], ["Segnet1", 0, 4, 35.0], ["Segnet1", 1, 2, 31.0], ["Segnet1", 1, 4, 36.0],
+    ]  # fmt: skip
+    plot_validation_curves(curves, "camvid", tmp_path / "curves.png", note="120x160")
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    (tmp_path / "runs" / "segnet_camvid_clean" / "seed1" / "log.csv").write_text("iteration,loss,lam\n1,2.0,2\n")
+    import pytest
+
+    with pytest.raises(ValueError, match="no validation curve"):
+        validation_curves(sorted((tmp_path / "runs").glob("*/*/log.csv")))

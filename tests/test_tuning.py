@@ -58,3 +58,56 @@ def test_post_tv_choice_round_trips_into_an_extra_head(tmp_path):
     assert settings == {"lam": 4.0, "step": 0.125, "iters": 100}  # step * lambda kept at the bound 0.5
     (tmp_path / "choice.json").write_text(json.dumps({"dataset": "wbc", **settings, "criterion": "x"}))
     assert load_post_tv_choice(tmp_path / "choice.json") == {POST_TV_TUNED_SUFFIX: settings}
+
+
+def test_post_tv_is_chosen_on_a_published_split_with_the_trained_plain_nets(tmp_path):
+    # CamVid's way (tune_split: val): no net is trained for the choice; the trained Segnet1 runs
+    # of the tuning seeds are scored on every image of the published split
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from tvseg.config import RunId, prepared_dir, run_files
+    from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
+    from tvseg.experiment import train_settings
+    from tvseg.train import train
+    from tvseg.tuning import tune_post_tv
+
+    mirror = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if not mirror.is_dir():
+        pytest.skip("the dataset mirror ../shared/datasets is not beside the repo")
+    override = tmp_path / "tiny.yaml"
+    override.write_text(
+        f"prepared_root: {tmp_path / 'prepared'}\nresults_dir: {tmp_path / 'results'}\n"
+        "datasets:\n  camvid: {architecture: unet, paper_network: segnet, encoder: resnet18, encoder_weights: null,\n"
+        "    size: [32, 48], iterations: 2, batch_size: 2, tune_split: val}\n"
+        "post_tv: {tune: {lams: [1.0, 4.0], seeds: [0, 1], levels: [0.09]}}\n"
+    )
+    config = load_config("config.yaml", override)
+    tree = fetch("camvid", tmp_path / "data", mirror=mirror)
+    settings = PrepareSettings(size=(32, 48), noisy=NoisyTrainingSet(0, 0.03), limit={"train": 4, "val": 3, "test": 1})
+    prepare_dataset("camvid", tree, prepared_dir(config, "camvid"), settings, progress=False)
+    run = RunId.parse("segnet_camvid_clean")
+    for seed in (0, 1):
+        train(train_settings(config, run, seed), run_files(config, run, seed).folder, progress=False)
+    choice = tune_post_tv(config, "camvid", tmp_path / "choice", device="cpu", progress=False)
+    assert choice["validation_split"] == "val" and choice["validation_count"] == 3 and choice["seeds"] == [0, 1]
+    assert choice["lam"] in (1.0, 4.0) and set(choice["validation_mean_miou"]) == {"1", "4"}
+    assert json.loads((tmp_path / "choice" / "choice.json").read_text()) == choice
+    scores = pd.read_csv(tmp_path / "choice" / "scores.csv")
+    assert set(scores["seed"]) == {0, 1} and set(scores["condition"]) == {"clean", "gaussian"}
+    assert not (tmp_path / "choice" / "runs").exists()  # nothing trained for the choice
+
+
+def test_a_dataset_may_keep_its_own_evaluation_grid():
+    from tvseg.experiment import conditions, recipe_note
+
+    config = load_config("config.yaml", "profiles/cpu/tvseg.yaml")
+    camvid = {c.name for c in conditions(config, "camvid")}
+    assert camvid == {"clean", "pepper0.01", "salt0.01", "salt_pepper0.05"} | {
+        f"gaussian{level}_variance" for level in (0.01, 0.03, 0.05, 0.07, 0.09)
+    }  # Figure 4's points are the tables' levels, one reading
+    assert len(conditions(config, "wbc")) == len(conditions(config)) == 24  # WBC's grid as committed
+    assert recipe_note(config, "camvid").startswith("an smp Unet on resnet18 in the paper's SegNet's place, 120x160")
+    assert recipe_note(config, "sunrgbd") is None  # off in this profile

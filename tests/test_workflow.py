@@ -142,6 +142,20 @@ def test_quick_profile_end_to_end(tmp_path):
     metrics = pd.read_csv(results / "metrics.csv")
     assert {"Unet1+postTV-val", "Segnet2+postTV-val", "ground truth"} <= set(metrics["method"])
     assert (metrics["condition"] == "salt_pepper").any()  # the large salt-and-pepper of Figures 1/3
+    # CamVid: post-TV chosen with the trained Segnet1 on the published val split; a validation curve
+    camvid_choice = __import__("json").loads((results / "post_tv" / "camvid" / "choice.json").read_text())
+    assert camvid_choice["validation_split"] == "val" and camvid_choice["validation_count"] == 2
+    curves = pd.read_csv(results / "datasets" / "camvid" / "curves.csv")
+    assert set(curves["iteration"]) == {2, 3} and set(curves["method"]) == {
+        "Segnet1",
+        "RSegnet1",
+        "Segnet2",
+        "RSegnet2",
+    }
+    assert (results / "figures" / "curves_camvid.png").stat().st_size > 10_000
+    assert pd.read_csv(results / "datasets" / "wbc" / "metrics.csv").equals(
+        metrics[metrics["dataset"] == "wbc"].reset_index(drop=True)
+    )
     lambdas = pd.read_csv(results / "lambdas.csv")
     assert set(lambdas["method"]) == {"RUnet1", "RUnet2", "RUnet*1", "RUnet*2", "RSegnet1", "RSegnet2"}
     assert (results / "figures" / "panels_wbc_noisy.png").stat().st_size > 10_000

@@ -77,8 +77,35 @@ def cmd_collect(args) -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    load_metrics([Path(p) for p in args.inputs]).to_csv(out, index=False)
-    print(f"collected {len(args.inputs)} evaluation files into {out}")
+    load_metrics([Path(p) for p in args.inputs]).to_csv(out, index=False, float_format=args.float_format)
+    print(f"collected {len(args.inputs)} files into {out}")
+
+
+def cmd_curves(args) -> None:
+    from tvseg.report import validation_curves
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    validation_curves([Path(p) for p in args.logs]).to_csv(out, index=False, float_format="%.6g")
+    print(f"wrote the validation curves of {len(args.logs)} runs into {out}")
+
+
+def cmd_curve_figure(args) -> None:
+    import pandas as pd
+
+    from tvseg.report import plot_validation_curves
+
+    plot_validation_curves(pd.read_csv(args.curves), args.dataset, Path(args.png), note=_recipe_note(args))
+    print(f"wrote {args.png}")
+
+
+def _recipe_note(args) -> str | None:
+    """What ran for ``args.dataset`` (tvseg.experiment.recipe_note), where a configuration is given."""
+    if not args.config:
+        return None
+    from tvseg.experiment import recipe_note
+
+    return recipe_note(load_config(*args.config), args.dataset)
 
 
 def cmd_lambdas(args) -> None:
@@ -94,9 +121,14 @@ def cmd_lambdas(args) -> None:
 def cmd_table(args) -> None:
     import pandas as pd
 
+    from tvseg.paper import TABLES
     from tvseg.report import render_table
 
-    for path in render_table(pd.read_csv(args.metrics), args.number, args.reading, Path(args.out_prefix)):
+    args.dataset = TABLES[args.number][0]
+    table = render_table(
+        pd.read_csv(args.metrics), args.number, args.reading, Path(args.out_prefix), _recipe_note(args)
+    )
+    for path in table:
         print(f"wrote {path}")
 
 
@@ -150,7 +182,7 @@ def cmd_figure(args) -> None:
 
     from tvseg.report import plot_noise_curves
 
-    plot_noise_curves(pd.read_csv(args.metrics), args.dataset, Path(args.png), Path(args.pdf))
+    plot_noise_curves(pd.read_csv(args.metrics), args.dataset, Path(args.png), Path(args.pdf), _recipe_note(args))
     print(f"wrote {args.png} and {args.pdf}")
 
 
@@ -370,7 +402,20 @@ def _add_result_commands(commands) -> None:
     collect = _command(commands, "collect", "concatenate evaluation CSVs")
     collect.add_argument("inputs", nargs="+")
     collect.add_argument("--out", required=True)
+    collect.add_argument("--float-format", default=None, help="printf format of the floats (default: as read)")
     collect.set_defaults(func=cmd_collect)
+
+    curves = _command(commands, "curves", "the validation curves (val_miou, val_accuracy) from runs' log.csv")
+    curves.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv")
+    curves.add_argument("--out", required=True)
+    curves.set_defaults(func=cmd_curves)
+
+    curve_figure = _command(commands, "curve-figure", "plot the validation curves (mIoU against iteration)")
+    curve_figure.add_argument("--curves", required=True)
+    curve_figure.add_argument("--dataset", required=True, choices=DATASETS)
+    curve_figure.add_argument("--png", required=True)
+    _add_config(curve_figure)
+    curve_figure.set_defaults(func=cmd_curve_figure)
 
     lambdas = _command(commands, "lambdas", "the learned lambda at the end of each run, from its log.csv")
     lambdas.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv of regularized runs")
@@ -383,6 +428,7 @@ def _add_result_commands(commands) -> None:
     table.add_argument("--number", type=int, required=True, choices=range(1, 7))
     table.add_argument("--reading", choices=["std", "variance"], default="std")
     table.add_argument("--out-prefix", required=True)
+    _add_config(table)
     table.set_defaults(func=cmd_table)
 
     summarize = _command(commands, "summary", "headline metrics as JSON (DVC metrics)")
@@ -412,6 +458,7 @@ def _add_result_commands(commands) -> None:
     figure.add_argument("--dataset", required=True, choices=DATASETS)
     figure.add_argument("--png", required=True)
     figure.add_argument("--pdf", required=True)
+    _add_config(figure)
     figure.set_defaults(func=cmd_figure)
 
 

@@ -265,6 +265,13 @@ def run_files(config: dict, run: RunId | str, seed: int | str) -> RunFiles:
     return RunFiles(run_dir(config, run, seed))
 
 
+def dataset_results(config: dict, dataset: str) -> Path:
+    """One dataset's collected results (``metrics.csv``, ``lambdas.csv``, ``curves.csv``), kept in
+    git: the profile's ``metrics.csv`` and ``lambdas.csv`` join those of every dataset, so adding a
+    dataset re-collects its own evaluations alone and never needs another's run folders."""
+    return Path(config["results_dir"]) / "datasets" / dataset
+
+
 def post_tv_choice_path(config: dict, dataset: str) -> Path:
     """Where ``tune_post_tv`` writes post-TV's lambda chosen on validation."""
     return Path(config["results_dir"]) / "post_tv" / dataset / "choice.json"

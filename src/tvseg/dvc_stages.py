@@ -14,7 +14,15 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import load_config, post_tv_choice_path, run_files, runs_for, runs_root, seeds_for
+from tvseg.config import (
+    dataset_results,
+    load_config,
+    post_tv_choice_path,
+    run_files,
+    runs_for,
+    runs_root,
+    seeds_for,
+)
 from tvseg.paper import FIGURES, TABLES
 
 
@@ -93,14 +101,13 @@ class _Profile:
         self.prepared, self.results = Path(self.config["prepared_root"]), Path(self.config["results_dir"])
         _refuse_untracked_results(self.dir, self.results)
         self.snakemake = f"snakemake --profile {self.dir.as_posix()}"
-        runs = runs_for(self.config)
-        self.datasets = sorted({r.dataset for r in runs})
-        files = [(r, run_files(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
-        self.models = [f.model for _, f in files]
-        self.logs = [f.log for _, f in files]
-        self.regularized_logs = [f.log for r, f in files if r.head == "tv"]
-        self.evaluations = [f.evaluation for _, f in files]
-        self.panels = [f.panels for _, f in files]
+        self.runs = runs_for(self.config)
+        self.datasets = sorted({r.dataset for r in self.runs})
+
+    def files(self, dataset: str) -> list:
+        """(run, RunFiles) of every run and seed of ``dataset``."""
+        runs = [r for r in self.runs if r.dataset == dataset]
+        return [(r, run_files(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
 
     def params(self, keys: list[str]) -> list:
         return _params(keys, self.base, self.override)
@@ -119,30 +126,44 @@ def _data_stage(p: _Profile) -> dict:
     return {"cmd": p.command(noisy_ids), "deps": DATA_CODE, "params": p.params(keys), "outs": [p.prepared.as_posix()]}
 
 
-def _train_stage(p: _Profile) -> dict:
-    keys = ["tv", "converged", "training", "seeds"] + [
-        f"datasets.{d}.{k}" for d in p.datasets for k in TRAIN_DATASET_KEYS
-    ]
+def _train_stage(p: _Profile, dataset: str) -> dict:
+    keys = ["tv", "converged", "training", "seeds"] + [f"datasets.{dataset}.{k}" for k in TRAIN_DATASET_KEYS]
+    models = [f.model for _, f in p.files(dataset)]
+    logs = [f.log for _, f in p.files(dataset)]
     return {
-        "cmd": p.command(p.models),
+        "cmd": p.command(models),
         "deps": [p.prepared.as_posix()] + TRAIN_CODE,
         "params": p.params(keys),
         # persist: `dvc repro` never deletes a trained model or its log; a code change re-runs the
         # stage's Snakemake command, which does not retrain finished runs (README, DVC section)
-        "outs": [{path: {"persist": True}} for path in _paths(p.models + p.logs)],
+        "outs": [{path: {"persist": True}} for path in _paths(models + logs)],
     }
 
 
-def _evaluate_stage(p: _Profile) -> dict:
-    tuned = p.datasets if p.config["post_tv"]["tune"]["enabled"] else []
+def _evaluate_stage(p: _Profile, dataset: str) -> dict:
+    models = [f.model for _, f in p.files(dataset)]
+    evaluations = [f.evaluation for _, f in p.files(dataset)]
+    panels = [f.panels for _, f in p.files(dataset)]
+    # post_tv/<dataset>/runs: the runs trained to choose post-TV's lambda on images held out of
+    # training (the choice itself, choice.json, is a small fact kept in git); none where the
+    # lambda is chosen on a published split with the trained nets
+    tuning_runs = p.config["post_tv"]["tune"]["enabled"] and not p.config["datasets"][dataset].get("tune_split")
+    keys = ["evaluation", "post_tv"] + [f"datasets.{dataset}.{k}" for k in ("evaluation", "tune_split")]
+    logs = [f.log for _, f in p.files(dataset)]
+    # the dataset's evaluations and learned lambdas (and validation curves) collected: small, in git
+    collected = [dataset_results(p.config, dataset) / name for name in ("metrics.csv", "lambdas.csv")]
+    if p.config["datasets"][dataset].get("curve"):
+        collected.append(dataset_results(p.config, dataset) / "curves.csv")
+    tuning = (
+        [{runs_root(post_tv_choice_path(p.config, dataset).parent).as_posix(): {"persist": True}}]
+        if tuning_runs
+        else []
+    )
     return {
-        "cmd": p.command(p.evaluations),
-        "deps": _paths(p.models) + [p.prepared.as_posix()] + EVALUATE_CODE,
-        "params": p.params(["evaluation", "post_tv"]),
-        # post_tv/<dataset>/runs: the runs that chose post-TV's lambda on validation (the choice
-        # itself, choice.json, is a small fact kept in git)
-        "outs": _paths(p.evaluations + p.panels)
-        + [{runs_root(post_tv_choice_path(p.config, d).parent).as_posix(): {"persist": True}} for d in tuned],
+        "cmd": p.command(evaluations + collected),
+        "deps": _paths(models + logs) + [p.prepared.as_posix()] + EVALUATE_CODE,
+        "params": p.params(keys),
+        "outs": _paths(evaluations + panels) + tuning + [{path: {"cache": False}} for path in _paths(collected)],
     }
 
 
@@ -154,9 +175,14 @@ def _report_stage(p: _Profile) -> dict:
     ]
     figures = [results / "figures" / f"figure{n}_{d}.{e}" for d, n in FIGURES.items() for e in ("png", "pdf")]
     figures += [results / "figures" / f"panels_{d}_{t}.png" for d in p.datasets for t in ("clean", "noisy")]
+    figures += [results / "figures" / f"curves_{d}.png" for d in p.datasets if p.config["datasets"][d].get("curve")]
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
     other_figures = [f for f in figures if f not in curve_pngs]
     small = [results / "metrics.csv", results / "claims.md", results / "claims.html", results / "lambdas.csv"]
+    collected = [dataset_results(p.config, d) / name for d in p.datasets for name in ("metrics.csv", "lambdas.csv")]
+    collected += [
+        dataset_results(p.config, d) / "curves.csv" for d in p.datasets if p.config["datasets"][d].get("curve")
+    ]
     return {
         "cmd": [
             p.command(
@@ -166,7 +192,9 @@ def _report_stage(p: _Profile) -> dict:
             ),
             f"{p.snakemake} --report {(results / 'report.html').as_posix()}",
         ],  # fmt: skip
-        "deps": _paths(p.evaluations + p.regularized_logs) + REPORT_CODE,
+        # the datasets' collected results (in git), not their run folders: the report renders
+        # from them where a dataset's checkpoints and evaluations are not at hand
+        "deps": _paths(collected) + REPORT_CODE,
         # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
         "outs": [{path: {"cache": False}} for path in _paths(small + [results / "tables"] + other_figures)]
         + [(results / "report.html").as_posix()],
@@ -176,10 +204,15 @@ def _report_stage(p: _Profile) -> dict:
 
 
 def dvc_stages(profile: str, config_path: str = "config.yaml") -> dict:
-    """The four stages (data, train, evaluate, report) of ``profile``."""
+    """The stages of ``profile``: data, then train_<dataset> and evaluate_<dataset> per dataset (one
+    dataset's lock entries stay valid while another is added), then report."""
     p = _Profile(profile, config_path)
-    return {"stages": {"data": _data_stage(p), "train": _train_stage(p), "evaluate": _evaluate_stage(p),
-                       "report": _report_stage(p)}}  # fmt: skip
+    stages = {"data": _data_stage(p)}
+    for dataset in p.datasets:
+        stages[f"train_{dataset}"] = _train_stage(p, dataset)
+        stages[f"evaluate_{dataset}"] = _evaluate_stage(p, dataset)
+    stages["report"] = _report_stage(p)
+    return {"stages": stages}
 
 
 def render(profile: str) -> str:

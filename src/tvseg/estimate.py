@@ -68,8 +68,9 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
     evaluate_run(
         RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
-        conditions(config), post_tv=heads if run.head == "softmax" else None, run=str(run), device=device,
-        progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
+        conditions(config, run.dataset), post_tv=heads if run.head == "softmax" else None, run=str(run),
+        device=device, progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
+        network_batch=config["evaluation"]["batch"],
     )  # fmt: skip
 
 

@@ -3,9 +3,10 @@
 For each condition every test image gets seeded noise (``tvseg.datasets.noise``), the network
 runs once, and each method's head turns the logits into a label map: a regularized run's own
 TV head (its evaluation iteration count), or for a plain run both its softmax and the paper's
-post-TV baseline (a fixed-lambda TV softmax applied at test time). The network sees one image
-at a time; the heads may take the logits of several (``head_batch``): on a GPU a 100-iteration
-head is a few thousand small kernels, whatever the batch, so batching divides that cost.
+post-TV baseline (a fixed-lambda TV softmax applied at test time). The network sees
+``network_batch`` images at a time and the heads take the logits of ``head_batch`` (on a GPU a
+100-iteration head is a few thousand small kernels, whatever the batch, so batching divides
+that cost); neither changes a label.
 Confusion matrices are accumulated over the test set; RE (Eq. 4.1) is the mean over images. The result is one tidy
 CSV: run, seed, dataset, architecture, head, train_data, method, condition, level, reading,
 metric, value.
@@ -102,6 +103,7 @@ def evaluate_run(
     split: str = "test",
     image_ids: list[str] | None = None,
     head_batch: int = 1,
+    network_batch: int = 1,
 ) -> Path:
     """Evaluate one trained run under every condition into a tidy CSV.
 
@@ -109,10 +111,12 @@ def evaluate_run(
     ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
     ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates
     on training images held out from training). ``head_batch``: images whose logits go through
-    each head together (see the module's header).
+    each head together (see the module's header); ``network_batch``: images through the network
+    at once.
     """
-    if head_batch < 1:
-        raise ValueError(f"head_batch must be at least 1; got {head_batch}")
+    for name, value in (("head_batch", head_batch), ("network_batch", network_batch)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1; got {value}")
     model, settings = load_trained(model_path, device)
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
@@ -144,7 +148,7 @@ def evaluate_run(
         for condition in conditions:
             confusion, roughness = _run_condition(
                 model, heads, images, indices, condition, noise_seed, panels, torch_device,
-                truth_roughness if condition == conditions[0] else None, bar, head_batch,
+                truth_roughness if condition == conditions[0] else None, bar, head_batch, network_batch,
             )  # fmt: skip
             common = {**base, "condition": condition.kind, "level": condition.level, "reading": condition.reading}
             rows += _score_rows(common, confusion, roughness, images.manifest["classes"])
@@ -154,28 +158,34 @@ def evaluate_run(
 
 
 def _run_condition(
-    model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar, head_batch
-):
+    model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar, head_batch,
+    network_batch=1,
+):  # fmt: skip
     """Every image under ``condition``: per head, the confusion matrix and each image's RE;
     the ground truth's RE is appended to ``truth_roughness`` when it is a list."""
     manifest = images.manifest
     num_classes = len(manifest["classes"])
     confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
     roughness = {name: [] for name in heads}
-    for group in _head_groups(images, indices, head_batch):
+    for group in _head_groups(images, indices, max(head_batch, network_batch)):
         noisy = [
             add_noise(to_unit(images.image(i)), images.ids[i], condition.kind, condition.level, noise_seed,
                       condition.reading if condition.reading != "none" else "std")
             for i in group
         ]  # fmt: skip
-        logits = torch.cat([model.logits(to_input(image[None], device)) for image in noisy])
+        logits = torch.cat(
+            [
+                model.logits(to_input(np.stack(noisy[start : start + network_batch]), device))
+                for start in range(0, len(noisy), network_batch)
+            ]
+        )
         truths = [np.asarray(images.label(i)) for i in group]
         if truth_roughness is not None:
             truth_roughness.extend(regularization_effect(truth) for truth in truths)
         for name, head in heads.items():
             # a head that stops on the whole batch's gap (the converged one) takes one image at a time
-            per_image = getattr(head, "tol", None) is not None and len(group) > 1
-            chunks = logits.split(1) if per_image else (logits,)
+            per_image = getattr(head, "tol", None) is not None
+            chunks = logits.split(1 if per_image else head_batch)
             labels = torch.cat([head(chunk).argmax(dim=1) for chunk in chunks]).cpu().numpy().astype(np.uint8)
             for i, image, truth, prediction in zip(group, noisy, truths, labels, strict=True):
                 confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])

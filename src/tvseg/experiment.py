@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.config import RunId, dataset_settings, prepared_dir, run_files
+from tvseg.config import RunId, dataset_settings, plain_network, prepared_dir, run_files, seeds_for
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
 from tvseg.evaluate import Condition, expand_conditions
@@ -81,13 +81,51 @@ def tv_settings(config: dict, run: RunId) -> TVSettings:
     return TVSettings(**settings)
 
 
-def conditions(config: dict) -> list[Condition]:
-    evaluation = config["evaluation"]
+def evaluation_grid(config: dict, dataset: str | None = None) -> dict:
+    """The ``evaluation`` section as it applies to ``dataset``: its own ``datasets.<name>.evaluation``
+    (figure_sigmas, gaussian_readings, extra_conditions) over the shared one."""
+    own = dataset_settings(config, dataset).get("evaluation") if dataset else None
+    return {**config["evaluation"], **(own or {})}
+
+
+def conditions(config: dict, dataset: str | None = None) -> list[Condition]:
+    """Every test condition of ``dataset`` (the tables', the figure's grid, the extras)."""
+    evaluation = evaluation_grid(config, dataset)
     return expand_conditions(
         evaluation["table_conditions"] + evaluation["extra_conditions"],
         evaluation["figure_sigmas"],
         evaluation["gaussian_readings"],
     )
+
+
+ARCHITECTURE_NAMES = {"unet": "Unet", "segnet": "SegNet"}
+
+
+def recipe_note(config: dict, dataset: str) -> str | None:
+    """What this configuration trains for ``dataset``, in a line for captions and titles (None
+    where the dataset is off), e.g. "an smp Unet on resnet18 in the paper's SegNet's place,
+    120x160, 1500 iterations, random initialisation, 3 seeds"."""
+    settings = dataset_settings(config, dataset)
+    if not settings.get("enabled", True):
+        return None
+    network = f"{ARCHITECTURE_NAMES[settings['architecture']]} on {settings['encoder']}"
+    if plain_network(config, dataset) != settings["architecture"]:
+        network = f"an smp {network} in the paper's {ARCHITECTURE_NAMES[plain_network(config, dataset)]}'s place"
+    size = "x".join(str(n) for n in settings["size"]) if settings.get("size") else "full size"
+    weights = settings.get("encoder_weights")
+    start = "random initialisation" if weights is None else f"{weights} encoder weights"
+    seeds = len(seeds_for(config, RunId(plain_network(config, dataset), dataset, "clean")))
+    return f"{network}, {size}, {settings['iterations']} iterations, {start}, {seeds} seed{'s' * (seeds != 1)}"
+
+
+def tuning_run(config: dict, dataset: str) -> RunId:
+    """The plain net trained on clean data, whose outputs post-TV's lambda is chosen on."""
+    return RunId(plain_network(config, dataset), dataset, "clean")
+
+
+def tuning_seeds(config: dict, dataset: str) -> list[int]:
+    """The seeds of that net post-TV's lambda is chosen with (``post_tv.tune.seeds``, else its first)."""
+    return list(config["post_tv"]["tune"]["seeds"] or seeds_for(config, tuning_run(config, dataset))[:1])
 
 
 def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
@@ -119,13 +157,14 @@ def evaluate_job(
         model or files.model,
         prepared_dir(config, run.dataset),
         out or files.evaluation,
-        conditions(config),
+        conditions(config, run.dataset),
         noise_seed=evaluation["seed"],
         post_tv={"": config["post_tv"], **(load_post_tv_choice(post_tv_choice) if post_tv_choice else {})},
         run=str(run),
         seed=seed,
         panels=panels,
         head_batch=evaluation["head_batch"],
+        network_batch=evaluation["batch"],
         device=device,
         progress=progress,
     )

@@ -89,6 +89,52 @@ def learned_lambdas(logs: list[Path], initial: float) -> pd.DataFrame:
     return pd.DataFrame.from_records(records).sort_values(["run", "seed"], ignore_index=True)
 
 
+def validation_curves(logs: list[Path]) -> pd.DataFrame:
+    """run, seed, dataset, method, iteration, loss, val_miou, val_accuracy at each point of the
+    validation curve of runs/<run>/seed<k>/log.csv (the rows holding val_miou)."""
+    from tvseg.config import RunId
+
+    frames = []
+    for path in logs:
+        path = Path(path)
+        run = RunId.parse(path.parent.parent.name)
+        log = pd.read_csv(path)
+        if "val_miou" not in log.columns:
+            raise ValueError(f"{path} has no validation curve (no val_miou column): set datasets.<name>.curve")
+        points = log.loc[log["val_miou"].notna(), ["iteration", "loss", "val_miou", "val_accuracy"]]
+        frames.append(
+            points.assign(
+                run=str(run),
+                seed=int(path.parent.name.removeprefix("seed")),
+                dataset=run.dataset,
+                method=run.paper_name,
+            )  # fmt: skip
+        )
+    columns = ["run", "seed", "dataset", "method", "iteration", "loss", "val_miou", "val_accuracy"]
+    return pd.concat(frames, ignore_index=True)[columns].sort_values(["run", "seed", "iteration"], ignore_index=True)
+
+
+def plot_validation_curves(curves: pd.DataFrame, dataset: str, out_png: Path, note: str | None = None) -> None:
+    """Validation mIoU against training iteration per variant (mean and spread over seeds): where
+    a curve has flattened, the recipe's end point is a levelled-off one."""
+    data = curves[curves["dataset"] == dataset]
+    if data.empty:
+        raise ValueError(f"no validation curve of {dataset} in the curves given")
+    methods = _method_order(data["method"])
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    sns.lineplot(data=data, x="iteration", y="val_miou", hue="method", hue_order=methods,
+                 palette=method_colours(methods), marker="o", errorbar="sd", ax=ax)  # fmt: skip
+    ax.set_title(f"{DATASET_NAMES[dataset]}: validation mIoU during training (mean ± sd over seeds)", fontsize=9)
+    ax.set_xlabel("training iteration")
+    ax.set_ylabel("validation mIoU (%)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    if note:
+        fig.text(0.01, 0.01, f"ours: {note}", ha="left", va="bottom", fontsize=7)
+    fig.tight_layout(rect=(0.0, 0.05 if note else 0.0, 1.0, 1.0))
+    _save_figure(fig, out_png, None)
+
+
 def load_paper() -> pd.DataFrame:
     wide = pd.read_csv(PAPER_RESULTS, comment="#")
     tidy = wide.melt(
@@ -181,11 +227,15 @@ def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=["metric", "method", "source", *columns])
 
 
-def render_table(metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path) -> list[Path]:
+def render_table(
+    metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path, note: str | None = None
+) -> list[Path]:
     """Writes <prefix>.csv (tidy), .md, .tex and .html (the paper's layout).
 
     A table whose dataset was not run still gets the paper's numbers, our cells saying
-    "not run", and a title that says why and how to fill them.
+    "not run", and a title that says why and how to fill them. ``note`` (what ran:
+    ``experiment.recipe_note``) goes into the title; so does a reading of sigma the dataset's
+    gaussian conditions were not evaluated under.
     """
     frame = table_frame(metrics, load_paper(), table, reading)
     dataset, train_data = TABLES[table]
@@ -196,11 +246,16 @@ def render_table(metrics: pd.DataFrame, table: int, reading: str, out_prefix: Pa
     frame.to_csv(out_prefix.with_suffix(".csv"), index=False, float_format="%.6g")
     ours_seeds = frame.loc[frame["method"] != GROUND_TRUTH, "seeds"]
     seeds = int(ours_seeds.max()) if ours_seeds.notna().any() else 0
+    what = f" ({note})" if note else ""
     ours = (
-        f"Ours: mean ± std over {seeds} seed(s); the ground truth's RE is the reference row."
+        f"Ours{what}: mean ± std over {seeds} seed(s); the ground truth's RE is the reference row."
         if ran
         else f"Ours: {NOT_RUN}: {NOT_RUN_WHY.get(dataset, NOT_RUN_DEFAULT)}."
     )
+    gaussian = metrics[(metrics["dataset"] == dataset) & (metrics["condition"] == "gaussian")]
+    if ran and not (gaussian["reading"] == reading).any():
+        kept = ", ".join(sorted(set(gaussian["reading"]))) or "none"
+        ours += f" Our gaussian columns are empty: this dataset was evaluated with sigma read as {kept} only."
     title = (
         f"Table {table}: {DATASET_NAMES[dataset]}, trained on {train_data} data; gaussian sigma read as a "
         f"{'standard deviation' if reading == 'std' else 'variance'}. {ours}"
@@ -225,8 +280,12 @@ def noise_curve_frame(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).rename(columns={"level": "sigma"})
 
 
-def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pdf: Path) -> None:
-    """mIoU against gaussian sigma for the paper's variants, one panel per reading of sigma."""
+def plot_noise_curves(
+    metrics: pd.DataFrame, dataset: str, out_png: Path, out_pdf: Path, note: str | None = None
+) -> None:
+    """mIoU against gaussian sigma for the paper's variants, one panel per reading of sigma; the
+    legend beside the panels (curves run anywhere from 20 to 95 % mIoU), ``note`` (what ran)
+    under them."""
     data = noise_curve_frame(metrics, dataset)
     paper = load_paper()
     paper = paper[
@@ -239,7 +298,7 @@ def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pd
     methods = _method_order(data["method"])
     palette = method_colours(methods)
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings), 4.0), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings) + 2.2, 4.0), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         part = data[data["reading"] == reading]
         sns.lineplot(
@@ -254,10 +313,14 @@ def plot_noise_curves(metrics: pd.DataFrame, dataset: str, out_png: Path, out_pd
         ax.set_xlabel("gaussian noise sigma")
         ax.set_ylabel("mIoU (%)")
         handles, labels = ax.get_legend_handles_labels()
-        handles.append(plt.Line2D([], [], marker="D", linestyle="", markerfacecolor="none", markeredgecolor="black"))
-        labels.append("paper (hollow diamonds)")
-        ax.legend(handles, labels, fontsize=7, loc="lower left")
-    fig.tight_layout()
+        ax.get_legend().remove()
+    handles.append(plt.Line2D([], [], marker="D", linestyle="", markerfacecolor="none", markeredgecolor="black"))
+    labels.append("paper (hollow diamonds)")
+    right = 1.0 - 2.2 / fig.get_figwidth()  # the panels' share of the width; the legend takes the rest
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(right, 0.5), frameon=False)
+    if note:
+        fig.text(0.01, 0.01, f"ours: {note}", ha="left", va="bottom", fontsize=7)
+    fig.tight_layout(rect=(0.0, 0.05 if note else 0.0, right, 1.0))
     _save_figure(fig, out_png, out_pdf)
 
 

@@ -16,11 +16,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import RunFiles, RunId, plain_network, prepared_dir, run_dir_under, seeds_for
+from tvseg.config import (
+    RunFiles,
+    RunId,
+    dataset_settings,
+    plain_network,
+    prepared_dir,
+    run_dir_under,
+    run_files,
+)
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
-from tvseg.experiment import train_settings
+from tvseg.experiment import train_settings, tuning_run, tuning_seeds
 from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
 from tvseg.train import train
 
@@ -94,20 +102,32 @@ def post_tv_settings(post_tv: dict, lam: float) -> dict:
 def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto", progress: bool = True) -> dict:
     """Choose post-TV's lambda on a validation split (``post_tv.tune``); writes choice.json.
 
-    The plain net is trained with ``validation_count`` training images held out and scored on
-    them with post-TV at each candidate lambda, clean and under the configured gaussian levels
-    (sigma read as the noisy training sets read it). The lambda with the best mIoU averaged
-    over those conditions and the seeds wins. The test set is never looked at.
+    Where the dataset has a published validation split (``tune_split``: CamVid's val), the
+    trained plain clean nets of the tuning seeds (their run folders) are scored on all of it;
+    otherwise a plain net is trained with ``validation_count`` training images held out and
+    scored on them. Either way each candidate lambda's post-TV is scored clean and under the
+    configured gaussian levels (sigma read as the noisy training sets read it), and the lambda
+    with the best mIoU averaged over those conditions and the seeds wins. The test set is never
+    looked at.
     """
     tune = config["post_tv"]["tune"]
-    seeds = tune["seeds"] or seeds_for(config, RunId(plain_network(config, dataset), dataset, "clean"))[:1]
+    seeds = tuning_seeds(config, dataset)
     reading = config["noise"]["gaussian_reading"]
-    study = copy.deepcopy(config)
-    study["evaluation"]["gaussian_readings"] = [reading]
-    scores = lambda_study(
-        study, dataset, [], tune["lams"], seeds, tune["validation_count"], tune["levels"], Path(out_dir),
-        device=device, progress=progress,
-    )  # fmt: skip
+    split = dataset_settings(config, dataset).get("tune_split")
+    if split:
+        scores = _score_trained_on_split(config, dataset, split, seeds, Path(out_dir), device, progress)
+        where = {
+            "validation_split": split,
+            "validation_count": len(PreparedSplit(prepared_dir(config, dataset), split)),
+        }
+    else:
+        study = copy.deepcopy(config)
+        study["evaluation"]["gaussian_readings"] = [reading]
+        scores = lambda_study(
+            study, dataset, [], tune["lams"], seeds, tune["validation_count"], tune["levels"], Path(out_dir),
+            device=device, progress=progress,
+        )  # fmt: skip
+        where = {"validation_count": tune["validation_count"]}
     best, mean = best_post_tv_lambda(scores)
     choice = {
         "dataset": dataset,
@@ -117,13 +137,39 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
         + f" (sigma read as a {reading}) and over seeds",
         "validation_mean_miou": {f"{lam:g}": round(float(value), 4) for lam, value in mean.items()},
         "seeds": [int(seed) for seed in seeds],
-        "validation_count": tune["validation_count"],
+        **where,
     }
     path = Path(out_dir) / "choice.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(choice, indent=1) + "\n")
     tmp.replace(path)
     return choice
+
+
+def _score_trained_on_split(
+    config: dict, dataset: str, split: str, seeds: list[int], out_dir: Path, device: str, progress: bool
+) -> pd.DataFrame:
+    """Post-TV at each candidate lambda on the trained plain clean nets of ``seeds``, scored on
+    every image of the published ``split``; writes (and returns) the tidy scores."""
+    tune = config["post_tv"]["tune"]
+    reading = config["noise"]["gaussian_reading"]
+    conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in tune["levels"]]
+    candidates = {f"(lam={lam:g})": post_tv_settings(config["post_tv"], lam) for lam in tune["lams"]}
+    run = tuning_run(config, dataset)
+    frames = []
+    for seed in seeds:
+        csv = evaluate_run(
+            run_files(config, run, seed).model, prepared_dir(config, dataset),
+            out_dir / "scores" / f"seed{seed}.csv", conditions, noise_seed=config["evaluation"]["seed"],
+            post_tv=candidates, run=str(run), seed=seed, device=device, split=split,
+            head_batch=config["evaluation"]["head_batch"], network_batch=config["evaluation"]["batch"],
+            progress=progress,
+        )  # fmt: skip
+        frames.append(pd.read_csv(csv))
+    scores = pd.concat(frames, ignore_index=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(out_dir / "scores.csv", index=False, float_format="%.6g")
+    return scores
 
 
 def best_post_tv_lambda(scores: pd.DataFrame) -> tuple[float, pd.Series]:

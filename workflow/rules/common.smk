@@ -10,6 +10,7 @@ from snakemake.utils import min_version, validate
 from tvseg.config import (
     RunId,
     bundle_dir,
+    dataset_results,
     enabled_datasets,
     plain_network,
     post_tv_choice_path,
@@ -18,7 +19,13 @@ from tvseg.config import (
     seeds_for,
 )
 from tvseg.config import validate as validate_fully
-from tvseg.experiment import conditions, train_settings, uses_tuned_post_tv
+from tvseg.experiment import (
+    conditions,
+    train_settings,
+    tuning_run,
+    tuning_seeds,
+    uses_tuned_post_tv,
+)
 from tvseg.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
 from tvseg.workflow_locks import forget_owner, record_owner, release_stale_locks
 
@@ -41,6 +48,9 @@ RESULTS = Path(config["results_dir"])
 RUNS = runs_for(config)
 READINGS = config["evaluation"]["gaussian_readings"]
 DATASETS = sorted(enabled_datasets(config))
+DATASETS_IN_ORDER = enabled_datasets(
+    config
+)  # config.yaml's order: the joined results' row order
 
 
 def resolved_config_file():
@@ -137,16 +147,34 @@ def evaluation_inputs(wildcards):
     return inputs
 
 
+def tuning_inputs(wildcards):
+    """The prepared data; on a published validation split (``tune_split``), also the trained
+    plain clean nets of the tuning seeds that post-TV's lambda is chosen with."""
+    dataset = wildcards.dataset
+    inputs = {
+        "manifest": PREPARED / dataset / "manifest.json",
+        "split": PREPARED / dataset / "train" / "ids.json",
+    }
+    if config["datasets"][dataset].get("tune_split"):
+        run = tuning_run(config, dataset)
+        for seed in tuning_seeds(config, dataset):
+            inputs[f"model_seed{seed}"] = run_folder(run, seed).model
+    return inputs
+
+
 def tuning_params(wildcards):
-    """What the post-TV tuning reads: the plain clean run's settings (seed aside) and post_tv."""
+    """What the post-TV tuning reads: the plain clean run's settings (seed aside) and post_tv
+    (and the published split it is chosen on, where there is one)."""
     plain = RunId(plain_network(config, wildcards.dataset), wildcards.dataset, "clean")
     settings = train_settings(config, plain, 0).record()
     settings.pop("seed")
+    split = config["datasets"][wildcards.dataset].get("tune_split")
     return json.dumps(
         {
             "train": settings,
             "post_tv": config["post_tv"],
             "reading": config["noise"]["gaussian_reading"],
+            **({"split": split} if split else {}),
         },
         sort_keys=True,
     )
@@ -158,7 +186,9 @@ def evaluation_params(wildcards):
     """
     return json.dumps(
         {
-            "conditions": [vars(c) for c in conditions(config)],
+            "conditions": [
+                vars(c) for c in conditions(config, RunId.parse(wildcards.run).dataset)
+            ],
             "post_tv": config["post_tv"],
             "seed": config["evaluation"]["seed"],
             "qualitative_images": config["evaluation"]["qualitative_images"],
@@ -166,6 +196,37 @@ def evaluation_params(wildcards):
         },
         sort_keys=True,
     )
+
+
+def dataset_files(wildcards):
+    """A dataset's collected results (tvseg.config.dataset_results)."""
+    return dataset_results(config, wildcards.dataset)
+
+
+def evaluation_files_of(wildcards):
+    return evaluation_files(wildcards.dataset)
+
+
+def training_logs_of_regularized_runs_of(wildcards):
+    return [
+        run_folder(run, seed).log
+        for run in RUNS
+        if run.head == "tv" and run.dataset == wildcards.dataset
+        for seed in seeds_for(config, run)
+    ]
+
+
+def training_logs_with_curves(wildcards):
+    return [
+        run_folder(run, seed).log
+        for run in RUNS
+        if run.dataset == wildcards.dataset
+        for seed in seeds_for(config, run)
+    ]
+
+
+def datasets_with_curves():
+    return [d for d in DATASETS_IN_ORDER if config["datasets"][d].get("curve")]
 
 
 def evaluation_files(dataset=None):
@@ -182,15 +243,6 @@ def panel_folders(wildcards):
         run_folder(run, seeds_for(config, run)[0]).panels
         for run in RUNS
         if run.dataset == wildcards.dataset and run.train_data == wildcards.train_data
-    ]
-
-
-def training_logs_of_regularized_runs():
-    return [
-        run_folder(run, seed).log
-        for run in RUNS
-        if run.head == "tv"
-        for seed in seeds_for(config, run)
     ]
 
 
@@ -220,4 +272,6 @@ def final_outputs():
             RESULTS / "figures" / f"panels_{dataset}_{data}.png"
             for data in ("clean", "noisy")
         ]
+    for dataset in datasets_with_curves():
+        outputs.append(RESULTS / "figures" / f"curves_{dataset}.png")
     return outputs

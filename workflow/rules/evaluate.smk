@@ -1,7 +1,6 @@
 rule tune_post_tv:
     input:
-        manifest=PREPARED / "{dataset}" / "manifest.json",
-        split=PREPARED / "{dataset}" / "train" / "ids.json",
+        unpack(tuning_inputs),
     output:
         post_tv_choice("{dataset}"),
     log:
@@ -45,9 +44,24 @@ rule evaluate_model:
         "{params.post_tv} > {log} 2>&1"
 
 
+rule collect_dataset_metrics:
+    input:
+        evaluation_files_of,
+    output:
+        dataset_results(config, "{dataset}") / "metrics.csv",
+    log:
+        RESULTS / "logs" / "collect_dataset_metrics/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} collect {input} --out {output} > {log} 2>&1"
+
+
 rule collect_metrics:
     input:
-        evaluation_files(),
+        [dataset_results(config, d) / "metrics.csv" for d in DATASETS_IN_ORDER],
     output:
         RESULTS / "metrics.csv",
     log:
@@ -60,9 +74,24 @@ rule collect_metrics:
         "{params.tvseg} collect {input} --out {output} > {log} 2>&1"
 
 
+rule collect_dataset_lambdas:
+    input:
+        training_logs_of_regularized_runs_of,
+    output:
+        dataset_results(config, "{dataset}") / "lambdas.csv",
+    log:
+        RESULTS / "logs" / "collect_dataset_lambdas/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} lambdas {input} --out {output} --config $TVSEG_CONFIG > {log} 2>&1"
+
+
 rule collect_lambdas:
     input:
-        training_logs_of_regularized_runs(),
+        [dataset_results(config, d) / "lambdas.csv" for d in DATASETS_IN_ORDER],
     output:
         RESULTS / "lambdas.csv",
     log:
@@ -72,4 +101,19 @@ rule collect_lambdas:
     params:
         tvseg=TVSEG,
     shell:
-        "{params.tvseg} lambdas {input} --out {output} --config $TVSEG_CONFIG > {log} 2>&1"
+        "{params.tvseg} collect {input} --out {output} --float-format %.6g > {log} 2>&1"
+
+
+rule collect_curves:
+    input:
+        training_logs_with_curves,
+    output:
+        dataset_results(config, "{dataset}") / "curves.csv",
+    log:
+        RESULTS / "logs" / "collect_curves/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} curves {input} --out {output} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule plot_noise_curves:
         tvseg=TVSEG,
     shell:
         "{params.tvseg} figure --metrics {input.metrics} --dataset {wildcards.dataset} "
-        "--png {output.png} --pdf {output.pdf} > {log} 2>&1"
+        "--png {output.png} --pdf {output.pdf} --config $TVSEG_CONFIG > {log} 2>&1"
 
 
 rule plot_qualitative_panels:
@@ -42,3 +42,24 @@ rule plot_qualitative_panels:
     shell:
         "{params.tvseg} panels {input} --out {output} --conditions {params.conditions} "
         "--dataset {wildcards.dataset} > {log} 2>&1"
+
+
+rule plot_validation_curves:
+    input:
+        curves=dataset_results(config, "{dataset}") / "curves.csv",
+    output:
+        report(
+            RESULTS / "figures" / "curves_{dataset}.png",
+            caption="../report/curves.rst",
+            category="Validation curves",
+            labels={"dataset": "{dataset}"},
+        ),
+    log:
+        RESULTS / "logs" / "plot_validation_curves/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} curve-figure --curves {input.curves} --dataset {wildcards.dataset} "
+        "--png {output} --config $TVSEG_CONFIG > {log} 2>&1"

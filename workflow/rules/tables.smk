@@ -23,7 +23,7 @@ rule render_table:
         / f"table{wildcards.number}_{wildcards.reading}",
     shell:
         "{params.tvseg} table --metrics {input.metrics} --number {wildcards.number} --reading {wildcards.reading} "
-        "--out-prefix {params.prefix} > {log} 2>&1"
+        "--out-prefix {params.prefix} --config $TVSEG_CONFIG > {log} 2>&1"
 
 
 rule summarize_metrics:
