@@ -305,3 +305,29 @@ def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path
     monkeypatch.setattr(locks, "_alive", lambda pid: pid == os.getpid() or original(pid))
     assert release_stale_locks(tmp_path) == [dead.pid]
     assert live_lock.exists() and live.exists() and not dead_lock.exists()
+
+
+def test_a_fresh_clone_plans_no_job_of_a_dataset_whose_results_git_holds(tmp_path):
+    # WBC's results (its collected metrics and lambdas, tables, figures, post-TV's choice) are in
+    # git while its checkpoints are not: the CPU profile must plan CamVid's jobs alone, whatever
+    # order the clone wrote the files in (choice.json newer than the collected metrics, as here)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    (clone / "results" / "cpu" / "post_tv" / "wbc" / "choice.json").touch()
+    shutil.copytree(ROOT / "src", clone / "src", dirs_exist_ok=True)  # the working tree's code, committed or not
+    for name in ("workflow", "profiles"):
+        shutil.copytree(ROOT / name, clone / name, dirs_exist_ok=True)
+    (clone / "Snakefile").write_bytes((ROOT / "Snakefile").read_bytes())
+    (clone / "config.yaml").write_bytes((ROOT / "config.yaml").read_bytes())
+    mirror = clone / "profiles" / "cpu" / "tvseg.yaml"
+    mirror.write_text(mirror.read_text().replace("mirror: ../shared/datasets", f"mirror: {MIRROR}"))
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "--profile", "profiles/cpu", "-n"], cwd=clone, capture_output=True, text=True,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONPATH": str(clone / "src")}, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    planned = re.findall(r"^\s+wildcards: (.*)$", output, re.MULTILINE)
+    # no training, tuning, evaluation or collection of WBC (its figure is drawn again from metrics.csv)
+    assert planned and not [w for w in planned if "_wbc_" in w or w == "dataset=wbc"], output[-3000:]
+    assert job_counts(output)["train_model"] == 12  # CamVid's four variants, three seeds

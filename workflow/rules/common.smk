@@ -139,11 +139,17 @@ def post_tv_choice(dataset):
 
 
 def evaluation_inputs(wildcards):
-    """The model, and for a plain run the post-TV lambda chosen on validation (post_tv.tune)."""
+    """The model, and for a plain run the post-TV lambda chosen on validation (post_tv.tune).
+
+    The choice is ancient(): a re-run tuning job still re-runs the evaluations, but its file's
+    time alone does not. choice.json is kept in git, so in a fresh clone it may be newer than the
+    committed results, and Snakemake would then redo every missing step behind them (a dataset's
+    training, when its checkpoints are not at hand) to evaluate anew what git already holds.
+    """
     run = RunId.parse(wildcards.run)
     inputs = {"model": run_folder(wildcards.run, wildcards.seed).model}
     if uses_tuned_post_tv(config, run):
-        inputs["post_tv"] = post_tv_choice(run.dataset)
+        inputs["post_tv"] = ancient(post_tv_choice(run.dataset))
     return inputs
 
 
