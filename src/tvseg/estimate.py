@@ -70,7 +70,7 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
         RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
         conditions(config, run.dataset), post_tv=heads if run.head == "softmax" else None, run=str(run),
         device=device, progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
-        network_batch=config["evaluation"]["batch"],
+        network_batch=config["evaluation"].get("batch", 1),
     )  # fmt: skip
 
 

@@ -164,7 +164,7 @@ def evaluate_job(
         seed=seed,
         panels=panels,
         head_batch=evaluation["head_batch"],
-        network_batch=evaluation["batch"],
+        network_batch=evaluation.get("batch", 1),
         device=device,
         progress=progress,
     )

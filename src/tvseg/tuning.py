@@ -162,7 +162,7 @@ def _score_trained_on_split(
             run_files(config, run, seed).model, prepared_dir(config, dataset),
             out_dir / "scores" / f"seed{seed}.csv", conditions, noise_seed=config["evaluation"]["seed"],
             post_tv=candidates, run=str(run), seed=seed, device=device, split=split,
-            head_batch=config["evaluation"]["head_batch"], network_batch=config["evaluation"]["batch"],
+            head_batch=config["evaluation"]["head_batch"], network_batch=config["evaluation"].get("batch", 1),
             progress=progress,
         )  # fmt: skip
         frames.append(pd.read_csv(csv))
