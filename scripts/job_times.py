@@ -1,9 +1,13 @@
-"""Wall time of each job of a Snakemake run, from its log (.snakemake/log/*.snakemake.log).
+"""Wall time of each job of one or more Snakemake runs, from their logs (.snakemake/log/*.snakemake.log).
 
-python scripts/job_times.py .snakemake/log/<run>.snakemake.log > times.md
+python scripts/job_times.py .snakemake/log/<run>.snakemake.log [more logs] > times.md
+
+Each job once (the last run that finished it), then per rule the jobs' total and median, and the
+total over all jobs: on a machine that ran one job at a time, the part's wall time.
 """
 
 import re
+import statistics
 import sys
 from collections import defaultdict
 from datetime import datetime
@@ -33,16 +37,25 @@ def job_times(lines):
 
 
 def main() -> None:
-    with open(sys.argv[1]) as log:
-        rows = job_times(log)
-    totals = defaultdict(float)
+    rows = {}
+    for path in sys.argv[1:]:
+        with open(path) as log:
+            rows.update(dict(job_times(log)))  # a job redone by a later run counts once, as finished there
+    by_rule = defaultdict(list)
     print("| rule | wildcards | wall time (min) |\n|---|---|---|")
-    for (rule, wildcards), seconds in rows:
-        totals[rule] += seconds
+    for (rule, wildcards), seconds in sorted(rows.items()):
+        by_rule[rule].append(seconds)
         print(f"| {rule} | {wildcards} | {seconds / 60:.1f} |")
-    print("\n| rule | jobs' total (min) |\n|---|---|")
-    for rule, seconds in sorted(totals.items()):
-        print(f"| {rule} | {seconds / 60:.1f} |")
+    print("\n| rule | jobs | jobs' total (min) | median job (min) |\n|---|---|---|---|")
+    for rule, times in sorted(by_rule.items()):
+        print(f"| {rule} | {len(times)} | {sum(times) / 60:.1f} | {statistics.median(times) / 60:.1f} |")
+    total = sum(rows.values())
+    print(f"\nAll {len(rows)} jobs: {total / 60:.1f} min ({total / 3600:.2f} hours) one after another.")
+    typical = sum(len(times) * statistics.median(times) for times in by_rule.values())
+    print(
+        f"At each rule's median job (what an idle machine gives where some jobs shared theirs): "
+        f"{typical / 60:.1f} min ({typical / 3600:.2f} hours)."
+    )
 
 
 if __name__ == "__main__":
