@@ -93,7 +93,7 @@ def _models(config: dict, checkpoint: Path, device: torch.device):
     }
     source = "random network weights (no checkpoint)"
     if checkpoint.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
         network = {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
         for model in models.values():
             model.network.load_state_dict(network)

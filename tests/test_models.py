@@ -131,3 +131,39 @@ def test_class_weights_are_segnets_prototxt_values():
     sun = SEGNET_TUTORIAL / "Example_Models" / "train_segnet_sun.prototxt"
     assert _prototxt_weights(sun) == list(SUNRGBD_PROTOTXT_WEIGHTS)
     assert "ignore_label: 0" in sun.read_text()
+
+
+class _Touches:
+    """An object whose unpickling would run a command: here, create a file."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_a_model_file_that_would_run_code_is_refused_by_name(tmp_path):
+    import pytest
+    import torch
+
+    from tvseg.models import build_model, load_trained
+    from tvseg.serialization import UnsafeFileError
+    from tvseg.settings import TrainSettings
+    from tvseg.train import _resume
+
+    touched = tmp_path / "ran"
+    settings = TrainSettings(data_dir="x", split="train", architecture="unet", num_classes=3, encoder="resnet18")
+    model = build_model("unet", 3, "resnet18")
+    bad = tmp_path / "model.pt"
+    torch.save({"model": model.state_dict(), "settings": {**settings.record(), "hook": _Touches(touched)}}, bad)
+    with pytest.raises(UnsafeFileError, match=r"refused to load .*model\.pt: it holds objects other than tensors"):
+        load_trained(bad)
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"model": model.state_dict(), "iteration": 3, "fingerprint": _Touches(touched)}, checkpoint)
+    with pytest.raises(UnsafeFileError, match="checkpoint.pt"):
+        _resume(checkpoint, tmp_path / "log.csv", model, None, settings, "cpu")
+    assert not touched.exists()  # nothing ran
+    good = tmp_path / "good.pt"
+    torch.save({"model": model.state_dict(), "settings": settings.record(), "iterations": 1}, good)
+    assert load_trained(good)[1] == settings  # a file of tensors and plain data loads as before

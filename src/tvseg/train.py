@@ -29,6 +29,7 @@ from tvseg.datasets.splits import validation_ids
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
 from tvseg.metrics import confusion_matrix, scores
 from tvseg.models import build_model, parameter_groups
+from tvseg.serialization import load_data_file
 from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
@@ -161,7 +162,7 @@ def _resume(checkpoint_path: Path, log_path: Path, model, optimizer, settings: T
         if log_path.exists():
             log_path.unlink()
         return 0
-    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    checkpoint = load_data_file(checkpoint_path, map_location=device)
     if checkpoint["fingerprint"] != settings.fingerprint():
         raise RuntimeError(
             f"{checkpoint_path} was written with other settings; delete it (or the run folder) to start anew"
@@ -265,7 +266,7 @@ def train(
     files = RunFiles(out_dir)
     final = files.model
     if final.exists():
-        if torch.load(final, map_location="cpu", weights_only=False)["settings"] == settings.record():
+        if load_data_file(final)["settings"] == settings.record():
             return final  # already trained with exactly these settings
         raise RuntimeError(f"{final} exists from other settings; delete the run folder to train anew")
     torch_device = resolve_device(device)

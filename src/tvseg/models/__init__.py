@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from tvseg.layers import TVSoftmax
 from tvseg.models.segnet import SegNet
+from tvseg.serialization import load_data_file
 from tvseg.settings import TrainSettings, TVSettings, resolve_device
 
 ARCHITECTURES = ("unet", "segnet")
@@ -71,7 +72,7 @@ def _encoder_weights(encoder_name: str, encoder_weights: str | None, in_channels
             raise PretrainedWeightsError(
                 f"encoder_weights '{encoder_weights}' is neither 'imagenet', null, nor an existing file"
             )
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_data_file(path)
         return state.get("state_dict", state) if isinstance(state, dict) else state
     try:
         encoder = smp.encoders.get_encoder(encoder_name, in_channels=in_channels, weights="imagenet")
@@ -151,7 +152,7 @@ def tv_head(settings: TVSettings) -> TVSoftmax:
 def load_trained(path: Path, device: str = "cpu") -> tuple[SegmentationModel, TrainSettings]:
     """A trained model (in eval mode, on ``device``) and its settings, from ``model.pt``."""
     torch_device = resolve_device(device)
-    saved = torch.load(Path(path), map_location=torch_device, weights_only=False)
+    saved = load_data_file(path, map_location=torch_device)
     settings = TrainSettings(**saved["settings"])
     model = build_model(
         settings.architecture, settings.num_classes, settings.encoder, None,
