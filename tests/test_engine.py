@@ -454,3 +454,142 @@ def test_settings_added_later_leave_the_old_runs_records_alone():
     }
     assert new.fingerprint() != old.fingerprint()
     assert TrainSettings(**new.record()) == new  # a stored record reads back whole
+
+
+# ---------- a run folder that survives faults (one writer, two checkpoints, a full disk) ----------
+def test_a_second_trainer_on_the_same_folder_is_refused_and_the_first_log_stays_whole(wbc_small, tmp_path):
+    from tvseg.files import FolderBusyError
+
+    settings = _settings(wbc_small, iterations=30, checkpoint_every=10)
+    folder = tmp_path / "run"
+    script = (
+        "from pathlib import Path; from tvseg.settings import TrainSettings; from tvseg.train import train; "
+        f"train(TrainSettings(**{settings.record()!r}), Path({str(folder)!r}), progress=False)"
+    )
+    first = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 120
+    while not (folder / "log.running.csv").exists() and time.time() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    assert first.poll() is None, "the first trainer ended too soon"
+    with pytest.raises(FolderBusyError, match=rf"training of .*run is already running: .* pid {first.pid} on host"):
+        train(settings, folder, progress=False)
+    assert first.wait(120) == 0
+    assert _losses(folder) and len(_losses(folder)) == 30
+    assert not (folder / ".train.lock").exists()  # released on exit
+
+
+def test_the_lock_of_a_trainer_that_died_is_taken_over(wbc_small, tmp_path):
+    import json
+    import socket
+
+    from tvseg.files import FolderBusyError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    holder = subprocess.Popen(["sleep", "60"])
+    (folder / ".train.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": holder.pid, "since": "x"}))
+    with pytest.raises(FolderBusyError, match=f"pid {holder.pid}"):
+        train(_settings(wbc_small, iterations=2), folder, progress=False)
+    holder.kill()
+    holder.wait()
+    train(_settings(wbc_small, iterations=2), folder, progress=False)  # its holder is gone: taken over
+    assert (folder / "model.pt").exists()
+
+
+def _cut_after(monkeypatch, steps: int):
+    """Make training raise after ``steps`` SGD steps (a crash), as if the process had died."""
+    import tvseg.train as training
+
+    calls, step = {"n": 0}, training._sgd_step
+
+    def crash(*args):
+        calls["n"] += 1
+        if calls["n"] > steps:
+            raise KeyboardInterrupt
+        return step(*args)
+
+    monkeypatch.setattr(training, "_sgd_step", crash)
+    return lambda: monkeypatch.setattr(training, "_sgd_step", step)
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_previous_one(wbc_small, tmp_path, monkeypatch, capsys):
+    from tvseg.files import DamagedFileError
+
+    settings = _settings(wbc_small, iterations=8, checkpoint_every=2, lr_schedule="poly")
+    train(settings, tmp_path / "whole", progress=False)
+    folder = tmp_path / "cut"
+    restore = _cut_after(monkeypatch, 7)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, folder, progress=False)
+    restore()
+    newest, previous = folder / "checkpoint.pt", folder / "checkpoint.previous.pt"
+    assert torch.load(newest, weights_only=True)["iteration"] == 6
+    assert torch.load(previous, weights_only=True)["iteration"] == 4
+    newest.write_bytes(newest.read_bytes()[:1000])  # what a failing disk or a copy cut short leaves
+    train(settings, folder, progress=False)
+    said = capsys.readouterr().err
+    assert f"skipped {newest}" in said and "resuming" in said and "(iteration 4)" in said
+    a, b = _weights(tmp_path / "whole" / "model.pt"), _weights(folder / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _losses(folder) == _losses(tmp_path / "whole")  # the log trimmed to the checkpoint resumed
+    assert not newest.exists() and not previous.exists()
+
+    restore = _cut_after(monkeypatch, 5)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, tmp_path / "both", progress=False)
+    restore()
+    for path in (tmp_path / "both" / "checkpoint.pt", tmp_path / "both" / "checkpoint.previous.pt"):
+        path.write_bytes(b"not a checkpoint")
+    with pytest.raises(
+        DamagedFileError, match=r"no checkpoint of .*both can be read .* to train this run from the start"
+    ):
+        train(settings, tmp_path / "both", progress=False)
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full filesystem."""
+
+    def __init__(self, path, mode):
+        self.file = open(path, mode)  # noqa: SIM115
+
+    def write(self, data):
+        import errno
+
+        self.file.write(data[: len(data) // 2])  # a part lands, as on a real disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def test_a_full_disk_is_named_and_leaves_no_partial_file(wbc_small, tmp_path, monkeypatch):
+    import tvseg.files
+    from tvseg.files import DiskFullError, write_atomic
+
+    target = tmp_path / "evaluation.csv"
+    target.write_text("the last good one\n")
+    monkeypatch.setattr(tvseg.files, "open", _FullDisk, raising=False)
+    with pytest.raises(DiskFullError, match=f"no space left on device while writing {target}"):
+        write_atomic(target, "a new table\n" * 100)
+    assert target.read_text() == "the last good one\n" and sorted(tmp_path.iterdir()) == [target]
+
+    folder = tmp_path / "run"  # a trainer writing its checkpoint into a full disk keeps the last good one
+    monkeypatch.undo()
+    restore = _cut_after(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        train(_settings(wbc_small, iterations=8, checkpoint_every=2), folder, progress=False)
+    restore()
+    monkeypatch.setattr(tvseg.files, "open", _FullDisk, raising=False)
+    with pytest.raises(
+        DiskFullError, match=r"no space left on device while writing .*run/(log.running.csv|checkpoint)"
+    ):
+        train(_settings(wbc_small, iterations=8, checkpoint_every=2), folder, progress=False)
+    monkeypatch.undo()
+    assert torch.load(folder / "checkpoint.pt", weights_only=True)["iteration"] == 4
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp") or p.name == "checkpoint.new.pt"]

@@ -147,8 +147,9 @@ def test_a_model_file_that_would_run_code_is_refused_by_name(tmp_path):
     import pytest
     import torch
 
+    from tvseg.config import RunFiles
+    from tvseg.files import UnsafeFileError
     from tvseg.models import build_model, load_trained
-    from tvseg.serialization import UnsafeFileError
     from tvseg.settings import TrainSettings
     from tvseg.train import _resume
 
@@ -162,7 +163,7 @@ def test_a_model_file_that_would_run_code_is_refused_by_name(tmp_path):
     checkpoint = tmp_path / "checkpoint.pt"
     torch.save({"model": model.state_dict(), "iteration": 3, "fingerprint": _Touches(touched)}, checkpoint)
     with pytest.raises(UnsafeFileError, match="checkpoint.pt"):
-        _resume(checkpoint, tmp_path / "log.csv", model, None, settings, "cpu")
+        _resume(RunFiles(tmp_path), model, None, settings, "cpu")
     assert not touched.exists()  # nothing ran
     good = tmp_path / "good.pt"
     torch.save({"model": model.state_dict(), "settings": settings.record(), "iterations": 1}, good)

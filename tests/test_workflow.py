@@ -331,3 +331,35 @@ def test_a_fresh_clone_plans_no_job_of_a_dataset_whose_results_git_holds(tmp_pat
     # no training, tuning, evaluation or collection of WBC (its figure is drawn again from metrics.csv)
     assert planned and not [w for w in planned if "_wbc_" in w or w == "dataset=wbc"], output[-3000:]
     assert job_counts(output)["train_model"] == 12  # CamVid's four variants, three seeds
+
+
+def test_every_key_the_schema_can_refuse_says_what_it_is():
+    import yaml
+
+    from tvseg.config import ConfigError, load_config
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    undocumented = []
+
+    def walk(node, path):
+        if not isinstance(node, dict):
+            return
+        for key, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict) and "description" not in sub:
+                undocumented.append(f"{path}/{key}")
+            walk(sub, f"{path}/{key}")
+        for key, sub in node.get("definitions", {}).items():
+            walk(sub, f"{path}/#{key}")
+        for sub in node.get("oneOf", []):
+            walk(sub, path)
+        walk(node.get("items"), f"{path}[]")
+
+    walk(schema, "")
+    assert undocumented == []
+    bad = ROOT / ".pytest_cache" / "batch0.yaml"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("datasets:\n  wbc: {batch_size: 0}\n")
+    with pytest.raises(
+        ConfigError, match=r"wbc/batch_size = 0: less than the minimum of 1 \(batch_size: training images per SGD step"
+    ):
+        load_config(ROOT / "config.yaml", bad)

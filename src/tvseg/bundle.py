@@ -39,6 +39,7 @@ import yaml
 
 from tvseg.config import enabled_datasets, prepared_dir
 from tvseg.datasets.sources import sha256_of
+from tvseg.files import DISK_FULL, DiskFullError, write_atomic
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
@@ -76,7 +77,19 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def _write_parts(name: str, add_members, out_dir: Path, part_size: int) -> dict:
-    """Write the xz tar that ``add_members(tar)`` fills as ``name.tar.xz.NNN`` parts of ``part_size``."""
+    """Write the xz tar that ``add_members(tar)`` fills as ``name.tar.xz.NNN`` parts of ``part_size``
+    (each part whole or not at all; a full disk is named)."""
+    try:
+        return _write_parts_into(name, add_members, out_dir, part_size)
+    except OSError as error:
+        if error.errno in DISK_FULL and not isinstance(error, DiskFullError):
+            raise DiskFullError(
+                error.errno, f"no space left on device while writing the bundle into {out_dir}"
+            ) from error
+        raise
+
+
+def _write_parts_into(name: str, add_members, out_dir: Path, part_size: int) -> dict:
     with tempfile.TemporaryFile(dir=out_dir) as archive:
         with (
             lzma.open(archive, "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as xz,
@@ -88,8 +101,7 @@ def _write_parts(name: str, add_members, out_dir: Path, part_size: int) -> dict:
         parts = []
         while chunk := archive.read(part_size):
             whole.update(chunk)
-            part = out_dir / f"{name}.tar.xz.{len(parts):03d}"
-            part.write_bytes(chunk)
+            part = write_atomic(out_dir / f"{name}.tar.xz.{len(parts):03d}", chunk)
             parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
     return {"parts": parts, "sha256": whole.hexdigest(), "bytes": sum(p["bytes"] for p in parts)}
 
@@ -145,9 +157,9 @@ def make_bundle(config: dict, out_dir: Path, part_size: int | str = "50M", packa
 
         manifest["packages"] = {name: _package_version(name) for name in packages}
         manifest[SITE] = _write_parts(SITE, add_site, out_dir, part_size)
-    (out_dir / CONFIG).write_text(yaml.safe_dump(config, sort_keys=True))
+    write_atomic(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=True))
     manifest["config_sha256"] = sha256_of(out_dir / CONFIG)
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    write_atomic(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tvseg.config import ConfigError, RunId, load_config
+from tvseg.files import write_atomic
 from tvseg.paper import DATASETS
 
 
@@ -77,7 +78,7 @@ def cmd_collect(args) -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    load_metrics([Path(p) for p in args.inputs]).to_csv(out, index=False, float_format=args.float_format)
+    write_atomic(out, load_metrics([Path(p) for p in args.inputs]).to_csv(index=False, float_format=args.float_format))
     print(f"collected {len(args.inputs)} files into {out}")
 
 
@@ -86,7 +87,7 @@ def cmd_curves(args) -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    validation_curves([Path(p) for p in args.logs]).to_csv(out, index=False, float_format="%.6g")
+    write_atomic(out, validation_curves([Path(p) for p in args.logs]).to_csv(index=False, float_format="%.6g"))
     print(f"wrote the validation curves of {len(args.logs)} runs into {out}")
 
 
@@ -114,7 +115,8 @@ def cmd_lambdas(args) -> None:
     config = load_config(*(args.config or []))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    learned_lambdas([Path(p) for p in args.logs], config["tv"]["lam"]).to_csv(out, index=False, float_format="%.6g")
+    lambdas = learned_lambdas([Path(p) for p in args.logs], config["tv"]["lam"])
+    write_atomic(out, lambdas.to_csv(index=False, float_format="%.6g"))
     print(f"wrote the learned lambdas of {len(args.logs)} runs into {out}")
 
 
@@ -139,7 +141,7 @@ def cmd_summary(args) -> None:
 
     from tvseg.report import summary
 
-    Path(args.out).write_text(json.dumps(summary(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
+    write_atomic(Path(args.out), json.dumps(summary(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
 
 
@@ -150,9 +152,9 @@ def cmd_claims(args) -> None:
     from tvseg.report import markdown_html
 
     text = claims_report(pd.read_csv(args.metrics))
-    Path(args.out).write_text(text)
+    write_atomic(Path(args.out), text)
     if args.html:
-        Path(args.html).write_text(markdown_html(text, "The paper's claims"))
+        write_atomic(Path(args.html), markdown_html(text, "The paper's claims"))
     print(f"wrote {args.out}")
 
 
@@ -311,8 +313,7 @@ def cmd_estimate(args) -> None:
     text = estimate(config, args.device or config["device"], args.iterations, args.eval_images)
     print(text)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        write_atomic(Path(args.out), text)
 
 
 def _add_data_commands(commands) -> None:

@@ -89,10 +89,11 @@ def validate(config: dict, schema_path: Path = SCHEMA_PATH, sources: str = "the 
             elif error.validator in ("required",):
                 lines.append(f"  {where}: {error.message}")
             else:
-                expected = error.schema.get("description") or error.validator_value
-                lines.append(
-                    f"  {where} = {_short(error.instance)}: {error.message.split(' is ')[-1] if ' is ' in error.message else error.message} (expected: {_short(expected)})"
-                )
+                problem = error.message.split(" is ")[-1] if " is " in error.message else error.message
+                meaning = error.schema.get("description")
+                key = str(error.absolute_path[-1]) if error.absolute_path else "the configuration"
+                what = f"{key}: {meaning}" if meaning else f"expected: {_short(error.validator_value)}"
+                lines.append(f"  {where} = {_short(error.instance)}: {problem} ({what})")
         raise ConfigError(f"invalid configuration in {sources}:\n" + "\n".join(lines))
     return config
 
@@ -251,6 +252,16 @@ class RunFiles:
     @property
     def checkpoint(self) -> Path:
         return self.folder / "checkpoint.pt"
+
+    @property
+    def previous_checkpoint(self) -> Path:
+        """The checkpoint before the newest: resumed from where the newest cannot be read."""
+        return self.folder / "checkpoint.previous.pt"
+
+    @property
+    def lock(self) -> Path:
+        """Held by the one process training into the folder (tvseg.files.folder_lock)."""
+        return self.folder / ".train.lock"
 
     @property
     def evaluation(self) -> Path:

@@ -15,6 +15,7 @@ metric, value.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from tvseg.config import RunId
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
+from tvseg.files import folder_lock, write_atomic
 from tvseg.metrics import GROUND_TRUTH, confusion_matrix, regularization_effect, scores
 from tvseg.models import load_trained, tv_head
 from tvseg.settings import TVSettings
@@ -117,6 +119,18 @@ def evaluate_run(
     for name, value in (("head_batch", head_batch), ("network_batch", network_batch)):
         if value < 1:
             raise ValueError(f"{name} must be at least 1; got {value}")
+    out_csv = Path(out_csv)
+    with folder_lock(out_csv.with_name(f".{out_csv.name}.lock"), f"evaluation into {out_csv}"):
+        return _evaluate_into(
+            model_path, data_dir, out_csv, conditions, noise_seed, post_tv, run, seed, panels, device, progress,
+            split, image_ids, head_batch, network_batch,
+        )  # fmt: skip
+
+
+def _evaluate_into(
+    model_path, data_dir, out_csv, conditions, noise_seed, post_tv, run, seed, panels, device, progress, split,
+    image_ids, head_batch, network_batch,
+) -> Path:  # fmt: skip
     model, settings = load_trained(model_path, device)
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
@@ -221,15 +235,12 @@ def _score_rows(common: dict, confusion: dict, roughness: dict, classes: list[st
 
 
 def _write_rows(rows: list[dict], out_csv: Path) -> Path:
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_csv.with_name(out_csv.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, CSV_FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "value": f"{row['value']:.6g}"})
-    tmp.replace(out_csv)
-    return out_csv
+    text = io.StringIO()
+    writer = csv.DictWriter(text, CSV_FIELDS, lineterminator="\r\n")  # the csv module's own line ends, as before
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "value": f"{row['value']:.6g}"})
+    return write_atomic(out_csv, text.getvalue())
 
 
 POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
@@ -254,11 +265,15 @@ def _save_panel(folder: Path, method: str, condition: Condition, image_id: str, 
     colours = manifest["colours"]
     target = Path(folder) / condition.name
     target.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(colourize(prediction, colours, manifest["ignore_index"])).save(
-        target / f"{image_id}__{panel_file_kind(method)}.png"
+    _save_png(
+        colourize(prediction, colours, manifest["ignore_index"]), target / f"{image_id}__{panel_file_kind(method)}.png"
     )
     if not (target / f"{image_id}__image.png").exists():
-        Image.fromarray(to_u8(noisy)).save(target / f"{image_id}__image.png")
-        Image.fromarray(colourize(np.asarray(truth), colours, manifest["ignore_index"])).save(
-            target / f"{image_id}__truth.png"
-        )
+        _save_png(to_u8(noisy), target / f"{image_id}__image.png")
+        _save_png(colourize(np.asarray(truth), colours, manifest["ignore_index"]), target / f"{image_id}__truth.png")
+
+
+def _save_png(pixels: np.ndarray, path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="png")
+    write_atomic(path, buffer.getvalue())

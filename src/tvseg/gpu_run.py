@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tvseg.config import RunId, enabled_datasets, post_tv_choice_path, run_files, runs_for, seeds_for
+from tvseg.files import write_atomic
 
 RECORD = "gpu-run.json"
 OUTPUTS = "gpu-run-outputs.txt"
@@ -130,9 +131,9 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
         record["seconds"] = round(time.perf_counter() - started, 1)
         record["finished"] = sum(job.done(config) for job in jobs)
         record["planned"] = len(jobs)
-        (results / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+        write_atomic(results / RECORD, json.dumps(record, indent=1) + "\n")
         made = [path for job in jobs if job.made(config) for path in job.outputs(config)]
-        (results / OUTPUTS).write_text("".join(f"{path}\n" for path in made))
+        write_atomic(results / OUTPUTS, "".join(f"{path}\n" for path in made))
 
     for number, job in enumerate(jobs, 1):
         if job.done(config):

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from tvseg.files import write_atomic  # noqa: E402
 from tvseg.metrics import GROUND_TRUTH  # noqa: E402
 from tvseg.paper import (  # noqa: E402
     DATASET_NAMES,
@@ -243,7 +244,7 @@ def render_table(
     layout = table_layout(frame, ran=ran)
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_prefix.with_suffix(".csv"), index=False, float_format="%.6g")
+    write_atomic(out_prefix.with_suffix(".csv"), frame.to_csv(index=False, float_format="%.6g"))
     ours_seeds = frame.loc[frame["method"] != GROUND_TRUTH, "seeds"]
     seeds = int(ours_seeds.max()) if ours_seeds.notna().any() else 0
     what = f" ({note})" if note else ""
@@ -260,13 +261,13 @@ def render_table(
         f"Table {table}: {DATASET_NAMES[dataset]}, trained on {train_data} data; gaussian sigma read as a "
         f"{'standard deviation' if reading == 'std' else 'variance'}. {ours}"
     )
-    out_prefix.with_suffix(".md").write_text(f"{title}\n\n{layout.to_markdown(index=False)}\n")
+    write_atomic(out_prefix.with_suffix(".md"), f"{title}\n\n{layout.to_markdown(index=False)}\n")
     latex = layout.to_latex(index=False, caption=title, label=f"tab:table{table}_{reading}").replace("±", r"$\pm$")
-    out_prefix.with_suffix(".tex").write_text(latex)
+    write_atomic(out_prefix.with_suffix(".tex"), latex)
     from html import escape
 
     body = f"<p>{escape(title)}</p>\n" + layout.to_html(index=False, border=0)
-    out_prefix.with_suffix(".html").write_text(html_page(f"Table {table} ({reading})", body))
+    write_atomic(out_prefix.with_suffix(".html"), html_page(f"Table {table} ({reading})", body))
     return [out_prefix.with_suffix(s) for s in (".csv", ".md", ".tex", ".html")]
 
 
@@ -349,10 +350,15 @@ def method_colours(methods) -> dict[str, str]:
 
 def _save_figure(fig, out_png: Path, out_pdf: Path, dpi: int = 200) -> None:
     """PNG and PDF without creation dates, so identical results give identical files."""
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=dpi, metadata={"Software": None})
+    import io
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=dpi, metadata={"Software": None})
+    write_atomic(out_png, png.getvalue())
     if out_pdf is not None:
-        fig.savefig(out_pdf, metadata={"CreationDate": None, "Producer": None, "Creator": None})
+        pdf = io.BytesIO()
+        fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
+        write_atomic(out_pdf, pdf.getvalue())
     plt.close(fig)
 
 

@@ -10,9 +10,11 @@ uninterrupted run (on the CPU, with the same thread count).
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import math
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,10 +28,18 @@ from tvseg.datasets.inputs import to_input
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
 from tvseg.datasets.splits import validation_ids
+from tvseg.files import (
+    DISK_FULL,
+    DamagedFileError,
+    DiskFullError,
+    folder_lock,
+    load_data_file,
+    save_torch,
+    write_atomic,
+)
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
 from tvseg.metrics import confusion_matrix, scores
 from tvseg.models import build_model, parameter_groups
-from tvseg.serialization import load_data_file
 from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
@@ -102,12 +112,6 @@ def make_batch(
     return to_input(np.stack(images), device), torch.from_numpy(np.stack(labels)).to(device).long()
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _lam_value(model) -> float:
     lam = getattr(model.head, "lam", None)
     return float(lam.detach()) if lam is not None else float("nan")
@@ -149,28 +153,45 @@ def _trim_log(log_path: Path, last_iteration: int) -> None:
         reader = csv.DictReader(f)
         rows = [r for r in reader if int(r["iteration"]) <= last_iteration]
         fields = reader.fieldnames or LOG_FIELDS
-    with open(log_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fields, lineterminator="\r\n")  # the csv module's own line ends, as before
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(log_path, text.getvalue())
 
 
-def _resume(checkpoint_path: Path, log_path: Path, model, optimizer, settings: TrainSettings, device) -> int:
-    """Load the checkpoint into ``model`` and ``optimizer`` and trim the log to it; returns the
-    iteration to start from (0, with any stale log removed, where there is no checkpoint)."""
-    if not checkpoint_path.exists():
+def _resume(files: RunFiles, model, optimizer, settings: TrainSettings, device) -> int:
+    """Load the newest checkpoint that can be read into ``model`` and ``optimizer`` and trim the
+    running log to it; returns the iteration to start from (0, with any stale log removed, where
+    there is no checkpoint). A newest checkpoint that cannot be read (a disk fault, a copy cut
+    short) is skipped, saying so, for the previous one; none readable is an error naming them."""
+    log_path = files.running_log
+    candidates = [path for path in (files.checkpoint, files.previous_checkpoint) if path.exists()]
+    if not candidates:
         if log_path.exists():
             log_path.unlink()
         return 0
-    checkpoint = load_data_file(checkpoint_path, map_location=device)
-    if checkpoint["fingerprint"] != settings.fingerprint():
-        raise RuntimeError(
-            f"{checkpoint_path} was written with other settings; delete it (or the run folder) to start anew"
-        )
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    _trim_log(log_path, checkpoint["iteration"])
-    return checkpoint["iteration"]
+    problems = []
+    for path in candidates:
+        try:
+            checkpoint = load_data_file(path, map_location=device)
+        except DamagedFileError as error:
+            problems.append(str(error))
+            print(f"tvseg: skipped {path}: {error}", file=sys.stderr)
+            continue
+        if checkpoint["fingerprint"] != settings.fingerprint():
+            raise RuntimeError(f"{path} was written with other settings; delete it (or the run folder) to start anew")
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if problems:
+            print(f"tvseg: resuming {files.folder} from {path} (iteration {checkpoint['iteration']})", file=sys.stderr)
+        _trim_log(log_path, checkpoint["iteration"])
+        return checkpoint["iteration"]
+    raise DamagedFileError(
+        f"no checkpoint of {files.folder} can be read ({'; '.join(problems)}); delete "
+        + " and ".join(str(p) for p in candidates)
+        + " to train this run from the start"
+    )
 
 
 def _build(settings: TrainSettings, device):
@@ -190,12 +211,18 @@ def _build(settings: TrainSettings, device):
     return model, optimizer, weight
 
 
-def _save_checkpoint(path: Path, model, optimizer, iteration: int, settings: TrainSettings) -> None:
-    _atomic_save(
+def _save_checkpoint(files: RunFiles, model, optimizer, iteration: int, settings: TrainSettings) -> None:
+    """The new checkpoint written whole beside the newest, then the newest kept as the previous
+    one: a fault at any moment leaves at least one readable checkpoint."""
+    fresh = files.checkpoint.with_name("checkpoint.new.pt")
+    save_torch(
         {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
          "fingerprint": settings.fingerprint()},
-        path,
+        fresh,
     )  # fmt: skip
+    if files.checkpoint.exists():
+        os.replace(files.checkpoint, files.previous_checkpoint)
+    os.replace(fresh, files.checkpoint)
 
 
 def _diverged(out_dir: Path, what: str, iteration: int, last_saved: int | None, checkpoint_path: Path):
@@ -256,19 +283,32 @@ def train(
     progress: bool = True,
     stop: threading.Event | None = None,
 ) -> Path:
-    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.config.RunFiles`: a
-    checkpoint and the running log while it runs, the model and the log at the end). ``stop``,
-    when set (the CLI sets it when the workflow that started it dies), ends training after the
-    current iteration with a checkpoint of it.
+    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.config.RunFiles`: two
+    generations of checkpoints and the running log while it runs, the model and the log at the
+    end). One process trains into a folder at a time (a second is refused, naming the first).
+    ``stop``, when set (the CLI sets it when the workflow that started it dies), ends training
+    after the current iteration with a checkpoint of it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = RunFiles(out_dir)
-    final = files.model
-    if final.exists():
-        if load_data_file(final)["settings"] == settings.record():
-            return final  # already trained with exactly these settings
-        raise RuntimeError(f"{final} exists from other settings; delete the run folder to train anew")
+    with folder_lock(files.lock, f"training of {out_dir}"):
+        if files.model.exists():
+            if load_data_file(files.model)["settings"] == settings.record():
+                return files.model  # already trained with exactly these settings
+            raise RuntimeError(f"{files.model} exists from other settings; delete the run folder to train anew")
+        try:
+            return _train_into(settings, files, device, progress, stop)
+        except OSError as error:
+            if error.errno not in DISK_FULL or isinstance(error, DiskFullError):
+                raise
+            raise DiskFullError(
+                error.errno, f"no space left on device while writing {files.running_log}; the last checkpoint is kept"
+            ) from error
+
+
+def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool, stop) -> Path:
+    out_dir = files.folder
     torch_device = resolve_device(device)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(settings.seed)
@@ -282,8 +322,8 @@ def train(
     initial_lrs = [group["lr"] for group in optimizer.param_groups]
 
     checkpoint_path, log_path = files.checkpoint, files.running_log
-    start = _resume(checkpoint_path, log_path, model, optimizer, settings, torch_device)
-    last_saved = start if checkpoint_path.exists() else None
+    start = _resume(files, model, optimizer, settings, torch_device)
+    last_saved = start if start else None
     new_log = not log_path.exists()
     curve = PreparedSplit(Path(settings.data_dir), settings.curve_split) if settings.curve_every else None
     model.train()
@@ -319,13 +359,15 @@ def train(
             stopping = stop is not None and stop.is_set()
             if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations or stopping:
                 log_file.flush()
-                _save_checkpoint(checkpoint_path, model, optimizer, iteration + 1, settings)
+                _save_checkpoint(files, model, optimizer, iteration + 1, settings)
                 last_saved = iteration + 1
             if stopping and iteration + 1 < settings.iterations:
                 raise TrainingStopped(
                     f"run {out_dir}: stopped after iteration {iteration + 1}; run the same command to resume"
                 )
-    _atomic_save({"model": model.state_dict(), "settings": settings.record(), "iterations": settings.iterations}, final)
+    save_torch({"model": model.state_dict(), "settings": settings.record(), "iterations": settings.iterations},
+               files.model)  # fmt: skip
     os.replace(log_path, files.log)
-    checkpoint_path.unlink()  # model.pt holds the weights; the optimizer state is no longer needed
-    return final
+    for path in (checkpoint_path, files.previous_checkpoint):  # model.pt holds the weights
+        path.unlink(missing_ok=True)
+    return files.model

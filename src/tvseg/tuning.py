@@ -29,6 +29,7 @@ from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.evaluate import Condition, evaluate_run
 from tvseg.experiment import train_settings, tuning_run, tuning_seeds
+from tvseg.files import write_atomic
 from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
 from tvseg.train import train
 
@@ -89,8 +90,8 @@ def lambda_study(
             frames.append(frame)
     scores = pd.concat(frames, ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(out_dir / "scores.csv", index=False, float_format="%.6g")
-    (out_dir / "summary.md").write_text(summary_markdown(scores, dataset, levels, reading, validation_count))
+    write_atomic(out_dir / "scores.csv", scores.to_csv(index=False, float_format="%.6g"))
+    write_atomic(out_dir / "summary.md", summary_markdown(scores, dataset, levels, reading, validation_count))
     return scores
 
 
@@ -140,9 +141,7 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
         **where,
     }
     path = Path(out_dir) / "choice.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(choice, indent=1) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(choice, indent=1) + "\n")
     return choice
 
 
@@ -168,7 +167,7 @@ def _score_trained_on_split(
         frames.append(pd.read_csv(csv))
     scores = pd.concat(frames, ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(out_dir / "scores.csv", index=False, float_format="%.6g")
+    write_atomic(out_dir / "scores.csv", scores.to_csv(index=False, float_format="%.6g"))
     return scores
 
 

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tvseg.files import load_data_file
 from tvseg.layers import TVSoftmax
 from tvseg.models.segnet import SegNet
-from tvseg.serialization import load_data_file
 from tvseg.settings import TrainSettings, TVSettings, resolve_device
 
 ARCHITECTURES = ("unet", "segnet")
