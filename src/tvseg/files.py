@@ -119,7 +119,8 @@ def load_data_file(path: Path, map_location="cpu"):
 
 
 # ---------- one writer per folder ----------
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -146,7 +147,7 @@ def folder_lock(lock_file: Path, what: str) -> Iterator[None]:
             except (OSError, ValueError):
                 holder = {}
             same_host = holder.get("host") == me["host"]
-            if same_host and isinstance(holder.get("pid"), int) and not _alive(holder["pid"]):
+            if same_host and isinstance(holder.get("pid"), int) and not process_alive(holder["pid"]):
                 lock_file.unlink(missing_ok=True)  # its holder died (kill -9, a crash): take the folder over
                 continue
             if not holder:  # being written by its holder this instant, or empty: look again

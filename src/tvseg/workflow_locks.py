@@ -17,17 +17,15 @@ import os
 import socket
 from pathlib import Path
 
+from tvseg.files import process_alive
+
 OWNERS = Path("tvseg") / "lock-owners"
 
 
 def _alive(pid: int) -> bool:
     """Whether ``pid`` is a running Snakemake process (a reused pid of another program is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not process_alive(pid):
         return False
-    except PermissionError:
-        return True
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         try:
