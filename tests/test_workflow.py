@@ -314,8 +314,11 @@ def test_a_fresh_clone_plans_no_job_of_a_dataset_whose_results_git_holds(tmp_pat
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     (clone / "results" / "cpu" / "post_tv" / "wbc" / "choice.json").touch()
-    for added in ("datasets/camvid", "post_tv/camvid"):  # CamVid as it is being added: none of its results yet
-        shutil.rmtree(clone / "results" / "cpu" / added, ignore_errors=True)
+    results = clone / "results" / "cpu"  # CamVid as it is being added: none of its own results yet
+    for added in ("datasets/camvid", "post_tv/camvid"):
+        shutil.rmtree(results / added, ignore_errors=True)
+    for figure in ["curves_camvid.png", "panels_camvid_clean.png", "panels_camvid_noisy.png"]:
+        (results / "figures" / figure).unlink(missing_ok=True)
     shutil.copytree(ROOT / "src", clone / "src", dirs_exist_ok=True)  # the working tree's code, committed or not
     for name in ("workflow", "profiles"):
         shutil.copytree(ROOT / name, clone / name, dirs_exist_ok=True)
