@@ -6,7 +6,8 @@ TV head (its evaluation iteration count), or for a plain run both its softmax an
 post-TV baseline (a fixed-lambda TV softmax applied at test time). The network sees
 ``network_batch`` images at a time and the heads take the logits of ``head_batch`` (on a GPU a
 100-iteration head is a few thousand small kernels, whatever the batch, so batching divides
-that cost); neither changes a label.
+that cost). head_batch changes no label; network_batch can move a near-tie pixel (batched
+convolutions round differently), so a profile's results hold for its own value.
 Confusion matrices are accumulated over the test set; RE (Eq. 4.1) is the mean over images. The result is one tidy
 CSV: run, seed, dataset, architecture, head, train_data, method, condition, level, reading,
 metric, value.
