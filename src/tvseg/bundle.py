@@ -39,7 +39,7 @@ import yaml
 
 from tvseg.config import enabled_datasets, prepared_dir
 from tvseg.datasets.sources import sha256_of
-from tvseg.files import DISK_FULL, DiskFullError, write_atomic
+from tvseg.files import disk_full_named, write_atomic
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
@@ -79,31 +79,21 @@ def _folder_bytes(folder: Path) -> int:
 def _write_parts(name: str, add_members, out_dir: Path, part_size: int) -> dict:
     """Write the xz tar that ``add_members(tar)`` fills as ``name.tar.xz.NNN`` parts of ``part_size``
     (each part whole or not at all; a full disk is named)."""
-    try:
-        return _write_parts_into(name, add_members, out_dir, part_size)
-    except OSError as error:
-        if error.errno in DISK_FULL and not isinstance(error, DiskFullError):
-            raise DiskFullError(
-                error.errno, f"no space left on device while writing the bundle into {out_dir}"
-            ) from error
-        raise
-
-
-def _write_parts_into(name: str, add_members, out_dir: Path, part_size: int) -> dict:
-    with tempfile.TemporaryFile(dir=out_dir) as archive:
-        with (
-            lzma.open(archive, "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as xz,
-            tarfile.open(fileobj=xz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            add_members(tar)
-        archive.seek(0)
-        whole = hashlib.sha256()
-        parts = []
-        while chunk := archive.read(part_size):
-            whole.update(chunk)
-            part = write_atomic(out_dir / f"{name}.tar.xz.{len(parts):03d}", chunk)
-            parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    return {"parts": parts, "sha256": whole.hexdigest(), "bytes": sum(p["bytes"] for p in parts)}
+    with disk_full_named(f"the bundle into {out_dir}"):
+        with tempfile.TemporaryFile(dir=out_dir) as archive:
+            with (
+                lzma.open(archive, "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as xz,
+                tarfile.open(fileobj=xz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+            ):
+                add_members(tar)
+            archive.seek(0)
+            whole = hashlib.sha256()
+            parts = []
+            while chunk := archive.read(part_size):
+                whole.update(chunk)
+                part = write_atomic(out_dir / f"{name}.tar.xz.{len(parts):03d}", chunk)
+                parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
+        return {"parts": parts, "sha256": whole.hexdigest(), "bytes": sum(p["bytes"] for p in parts)}
 
 
 def _reset(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -49,6 +49,20 @@ class FolderBusyError(RuntimeError):
 
 # ---------- writing ----------
 @contextlib.contextmanager
+def disk_full_named(what: str) -> Iterator[None]:
+    """Turn a full disk or quota (``ENOSPC``, ``EDQUOT``) inside the block into a
+    :class:`DiskFullError` saying "no space left on device while writing <what>"."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except OSError as error:
+        if error.errno in DISK_FULL:
+            raise DiskFullError(error.errno, f"no space left on device while writing {what}") from error
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; moved onto ``path`` when the block ends
     without error, removed otherwise. A full disk raises :class:`DiskFullError` naming ``path``."""
@@ -56,15 +70,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        if error.errno in DISK_FULL:
-            raise DiskFullError(
-                error.errno, f"no space left on device while writing {path}; the previous file, if any, is kept"
-            ) from error
-        raise
+        with disk_full_named(f"{path}; the previous file, if any, is kept"):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -29,9 +29,8 @@ from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
 from tvseg.datasets.splits import validation_ids
 from tvseg.files import (
-    DISK_FULL,
     DamagedFileError,
-    DiskFullError,
+    disk_full_named,
     folder_lock,
     load_data_file,
     save_torch,
@@ -297,14 +296,8 @@ def train(
             if load_data_file(files.model)["settings"] == settings.record():
                 return files.model  # already trained with exactly these settings
             raise RuntimeError(f"{files.model} exists from other settings; delete the run folder to train anew")
-        try:
+        with disk_full_named(f"{files.running_log}; the last checkpoint is kept"):
             return _train_into(settings, files, device, progress, stop)
-        except OSError as error:
-            if error.errno not in DISK_FULL or isinstance(error, DiskFullError):
-                raise
-            raise DiskFullError(
-                error.errno, f"no space left on device while writing {files.running_log}; the last checkpoint is kept"
-            ) from error
 
 
 def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool, stop) -> Path:
