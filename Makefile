@@ -95,4 +95,4 @@ pull: env                   ## fetch cached data, checkpoints and results (dvc p
 	  echo "or point the remote at a store that holds them: dvc remote modify --local $$remote url /path/to/store"; \
 	  exit 1; \
 	fi
-	$(BIN)/snakemake --profile $(PROFILE) --touch --quiet
+	SNAKEMAKE=$(BIN)/snakemake bash scripts/mark_up_to_date.sh $(PROFILE)

@@ -50,9 +50,10 @@ def test_dvc_round_trip_leaves_nothing_to_redo(tmp_path):
 
     run(tmp_path, "git", "clone", "-q", str(first), str(second))
     run(second, str(BIN / "dvc"), "pull", "--quiet")
-    run(second, str(BIN / "snakemake"), "--profile", "profiles/quick", "--touch", "--quiet")  # DVC keeps no file times
+    # DVC keeps no file times: `make pull` marks the pulled files up to date with this script
+    run(second, "env", f"SNAKEMAKE={BIN / 'snakemake'}", "bash", "scripts/mark_up_to_date.sh", "profiles/quick")
     dry = run(second, str(BIN / "snakemake"), "--profile", "profiles/quick", "-n")
-    assert "Nothing to be done" in dry
+    assert "Nothing to be done" in dry, dry
     assert "data/prepared" not in run(second, str(BIN / "dvc"), "status")  # the pulled data matches the lock
     tables = sorted((first / "results" / "quick" / "tables").iterdir())
     # Tables 1-6 in md, tex, csv and html (5-6 without SUN-RGBD: the paper's numbers, ours not run)
