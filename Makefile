@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 CORES ?= all
 PROFILE ?= profiles/cpu
+# gpu-run's jobs at once on one device (reproduce-gpu, gpu-session)
+JOBS ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu render-gpu-partial gpu-session
@@ -45,8 +47,8 @@ bundle-gpu: env             ## here: prepare the GPU profile's data and pack it 
 	$(BIN)/python -c "import json; from tvseg.bundle import describe; print(describe(json.load(open('$(BUNDLE)/bundle.json'))))" \
 		| tee results/gpu/bundle.txt
 
-reproduce-gpu:              ## on a GPU box with PyTorch alone (no .venv): every job of the bundle, into results/gpu
-	PYTHONPATH=src $(PYTHON) -m tvseg.cli gpu-run --bundle $(BUNDLE)
+reproduce-gpu:              ## on a GPU box with PyTorch alone (no .venv): every job of the bundle, JOBS at once, into results/gpu
+	PYTHONPATH=src $(PYTHON) -m tvseg.cli gpu-run --bundle $(BUNDLE) --jobs $(JOBS)
 
 estimate-gpu:               ## on the GPU box: time each network and project the profile's and the paper's cost
 	PYTHONPATH=src $(PYTHON) -m tvseg.cli estimate --bundle $(BUNDLE) --out results/gpu/estimate.md
@@ -64,7 +66,7 @@ render-gpu-partial: env     ## here, with a cut run's evaluations copied back: T
 	$(BIN)/python -m tvseg.cli claims --metrics results/gpu/partial/metrics.csv --out results/gpu/partial/claims.md
 
 gpu-session:                ## on a lent GPU box, one call: CUDA tests, benchmark, estimate, then gpu-run within BUDGET seconds
-	BUNDLE=$(BUNDLE) OUT=$${OUT:-results/gpu/session} bash scripts/gpu_session.sh
+	BUNDLE=$(BUNDLE) JOBS=$(JOBS) OUT=$${OUT:-results/gpu/session} bash scripts/gpu_session.sh
 
 lambda-study: env           ## lambda's scale on a WBC validation split carved from the training set (~30 min)
 	$(BIN)/python -m tvseg.cli lambda-study --config config.yaml --config $(PROFILE)/tvseg.yaml \

@@ -99,3 +99,51 @@ def test_the_evaluation_heads_give_the_same_labels_batched():
             alone = torch.cat([head(item) for item in x.split(1)])
         assert torch.equal(batched.argmax(dim=1), alone.argmax(dim=1)), classes
         assert float((batched - alone).abs().max()) <= 1e-6, classes
+
+
+def test_a_training_step_never_waits_for_the_device():
+    # torch.cuda.set_sync_debug_mode("error") raises at any host-device synchronisation: the batch's
+    # copy (pinned, non-blocking), forward through the TV head, loss, backward, the SGD update,
+    # the finite flag and the pending log row all run without one, after a first step (which
+    # makes the momentum buffers and the allocator's blocks)
+    import numpy as np
+
+    import tvseg.train as training
+    from tvseg.datasets.inputs import to_device, to_input
+    from tvseg.layers import deferred_checks
+    from tvseg.models import build_model, parameter_groups
+
+    device = torch.device("cuda")
+    model = build_model("unet", 3, "resnet18", None, head="tv", tv={"lam": 1.0, "step": 0.25}, seed=0).to(device)
+    optimizer = torch.optim.SGD(parameter_groups(model, 1e-2, 1e-1), momentum=0.9, weight_decay=5e-4)
+    rng = np.random.default_rng(0)
+    pixels, classes = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8), rng.integers(0, 3, (2, 64, 64))
+
+    def step(checks, pending, iteration):
+        images, labels = to_input(pixels, device), to_device(torch.from_numpy(classes), device).long()
+        loss, finite = training._sgd_step(model, optimizer, images, labels, None)
+        pending.add(iteration, loss, finite, training._lam(model), 1e-2, training._gap(model))
+
+    with deferred_checks() as checks:
+        pending = training._PendingRows(checks)
+        step(checks, pending, 1)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for iteration in (2, 3):
+                step(checks, pending, iteration)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        rows, problem, _ = pending.read(model)
+    assert problem is None and [r["iteration"] for r in rows] == [1, 2, 3]
+
+
+def test_the_sync_check_itself_catches_a_reading():
+    # the test above can fail: a reading of the loss inside the step is caught
+    x = torch.ones(3, device="cuda")
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with pytest.raises(RuntimeError, match="synchroniz"):
+            float(x.sum())
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

@@ -1,5 +1,6 @@
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from tvseg.config import RunFiles
 from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
 from tvseg.evaluate import Condition, Panels, evaluate_run, expand_conditions
 from tvseg.metrics import confusion_matrix, regularization_effect, scores
@@ -210,6 +212,77 @@ def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
     assert final.stat().st_mtime_ns == stamp  # a finished run is not trained again
     with pytest.raises(RuntimeError, match="other settings"):
         train(_settings(wbc_small, iterations=5, lr=0.5), tmp_path / "run", progress=False)
+
+
+@pytest.fixture
+def device_path(monkeypatch):
+    """A GPU's path on the CPU: the layer keeps lambda, step and its checks on the device."""
+    import tvseg.layers._fused as fused
+    import tvseg.layers._operators as operators
+
+    monkeypatch.setattr(operators, "READ_AT_ONCE", ())
+    monkeypatch.setattr(fused, "native_usable", lambda x: False)
+
+
+def test_a_training_step_reads_nothing_on_the_host(device_path, monkeypatch):
+    # What would stall a GPU's stream from Python: a tensor turned into a bool, a number or a
+    # list. The step (forward, loss, backward, update, the finite flag) and its pending row do none.
+    import tvseg.train as training
+    from tvseg.layers import deferred_checks
+    from tvseg.models import build_model, parameter_groups
+
+    model = build_model("unet", 3, "resnet18", None, head="tv", tv={"lam": 1.0, "step": 0.25}, seed=0)
+    optimizer = torch.optim.SGD(parameter_groups(model, 1e-2, 1e-1), momentum=0.9, weight_decay=5e-4)
+    images, labels = torch.randn(2, 3, 32, 32), torch.randint(0, 3, (2, 32, 32))
+    training._sgd_step(model, optimizer, images, labels, None)  # the first step makes the momentum buffers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a host reading inside the training step")
+
+    with deferred_checks() as checks:
+        pending = training._PendingRows(checks)
+        for name in ("__bool__", "__float__", "__int__", "__index__", "item", "tolist", "numpy"):
+            monkeypatch.setattr(torch.Tensor, name, refuse)
+        loss, finite = training._sgd_step(model, optimizer, images, labels, None)
+        pending.add(2, loss, finite, training._lam(model), 1e-2, training._gap(model))
+        monkeypatch.undo()
+        assert len(checks) == 4  # the head's checks wait too
+        rows, problem, where = pending.read(model)
+    assert problem is None and [r["iteration"] for r in rows] == [2] and float(rows[0]["loss"]) > 0
+
+
+def _log_without_times(folder: Path) -> list[dict]:
+    with open(folder / "log.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def test_reading_every_few_steps_changes_no_number(wbc_small, tmp_path, device_path):
+    settings = _settings(wbc_small, iterations=11, checkpoint_every=5, curve_split="test", curve_every=4)
+    for every in (1, 4):
+        train(settings, tmp_path / f"every{every}", progress=False, check_every=every)
+    assert _log_without_times(tmp_path / "every1") == _log_without_times(tmp_path / "every4")
+    assert len(_log_without_times(tmp_path / "every4")) == 11
+    one, four = (torch.load(tmp_path / f"every{e}" / "model.pt")["model"] for e in (1, 4))
+    assert all(torch.equal(one[k], four[k]) for k in one)
+
+
+def test_a_blow_up_read_late_is_named_at_its_own_iteration(wbc_small, tmp_path, monkeypatch, device_path):
+    import tvseg.train as training
+
+    real_factor = training.lr_factor
+    monkeypatch.setattr(training, "lr_factor", lambda s, t, n: real_factor(s, t, n) * (1e11 if t >= 6 else 1.0))
+    messages = {}
+    for every in (1, 4):
+        folder = tmp_path / f"e{every}"
+        with pytest.raises(TrainingDivergedError) as error:
+            train(_settings(wbc_small, iterations=20, checkpoint_every=5), folder, progress=False, check_every=every)
+        messages[every] = str(error.value).replace(str(folder), "RUN")
+        named = int(re.search(r"after the update at iteration (\d+)", messages[every]).group(1))
+        assert named >= 7  # the rate blows up from iteration 7 on
+        assert torch.load(folder / "checkpoint.pt", weights_only=False)["iteration"] == 5
+        with open(RunFiles(folder).running_log, newline="") as f:
+            assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, named))  # the good ones
+    assert messages[1] == messages[4], messages
 
 
 def test_an_exploding_learning_rate_stops_with_the_tensor_named(wbc_small, tmp_path, monkeypatch):

@@ -218,9 +218,13 @@ def test_the_gpu_path_at_tiny_size_on_the_cpu(tmp_path):
                             "--device", "cpu", "--quiet"], check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     assert "unpacked in" in again.stdout and json.loads((results / "gpu-run.json").read_text())["jobs"] == []
     cost = subprocess.run([*cli, "estimate", "--bundle", str(tmp_path / "bundle"), "--work", str(tmp_path / "box"),
-                           "--device", "cpu", "--iterations", "2", "--eval-images", "1"],
+                           "--device", "cpu", "--iterations", "4", "--eval-images", "1", "--jobs", "2",
+                           "--json", str(tmp_path / "estimate.json")],
                           check=False, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     assert cost.returncode == 0 and "## This profile:" in cost.stdout, cost.stderr[-2000:]
+    measured = json.loads((tmp_path / "estimate.json").read_text())
+    assert measured["at_once"]["jobs"] == 2 and measured["at_once"]["slowdown"] > 0
+    assert "| 2 | " in cost.stdout.split("wall time by jobs at once")[1]  # nothing left: 0 s at 1 and at 2
 
     # back home: the workflow takes the results as its own and renders them
     smk = [str(BIN / "snakemake"), "--cores", "2", "--configfile", "profiles/quick/tvseg.yaml", str(overrides)]
@@ -260,3 +264,90 @@ def test_the_cuda_benchmark_says_it_skipped_without_cuda():
     result = subprocess.run([sys.executable, "benchmarks/bench_cuda.py"], cwd=ROOT, capture_output=True, text=True,
                             check=False)  # fmt: skip
     assert result.returncode == 0 and "no CUDA device here; nothing measured" in result.stdout
+
+
+# ---------- several jobs at once, and the seeds a budget fits ----------
+def _quick_config(tmp_path: Path) -> dict:
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(f"data_root: {tmp_path}/d\nprepared_root: {tmp_path}/p\nresults_dir: {tmp_path}/r\n")
+    return load_config(ROOT / "config.yaml", ROOT / "profiles/quick/tvseg.yaml", paths)
+
+
+def test_post_tv_on_a_published_split_comes_after_the_nets_it_scores(tmp_path):
+    from tvseg.gpu_run import Job, requirements
+
+    config = _quick_config(tmp_path)
+    config["seeds"] = [0, 1]
+    config["post_tv"]["tune"]["seeds"] = [0, 1]
+    jobs = planned_jobs(config)
+    tune = Job("tune", "camvid")
+    needed = requirements(tune, config)  # CamVid's choice scores the trained Segnet1 nets on val
+    assert [(j.kind, str(j.run), j.seed) for j in needed] == [("train", "segnet_camvid_clean", s) for s in (0, 1)]
+    assert all(jobs.index(n) < jobs.index(tune) for n in needed)
+    assert requirements(Job("tune", "wbc"), config) == []  # WBC's trains its own on held-out images
+    for i, job in enumerate(jobs):
+        assert all(jobs.index(r) < i for r in requirements(job, config)), job
+
+
+def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
+    from tvseg.gpu_run import schedule, whole_seeds_within
+
+    config = _quick_config(tmp_path)
+    config["datasets"]["camvid"]["enabled"] = False
+    config["seeds"] = [0, 1, 2]
+    jobs = planned_jobs(config)  # tune, then per seed 5 WBC trainings each followed by its evaluation
+    seconds = {job: {"tune": 10.0, "train": 100.0, "evaluate": 20.0}[job.kind] for job in jobs}
+    per_seed = sum(1 for j in jobs if j.seed == 0 and j.kind == "train")
+    alone = schedule(jobs, seconds, config, 1)
+    assert max(alone.values()) == pytest.approx(10 + 3 * per_seed * 120)  # one after another
+    two = schedule(jobs, seconds, config, 2)
+    assert max(two.values()) < max(alone.values())
+    for job, end in two.items():  # nothing ends before what it needs plus its own time
+        from tvseg.gpu_run import requirements
+
+        assert all(end >= two[r] + seconds[job] - 1e-9 for r in requirements(job, config))
+    seeds, end = whole_seeds_within(jobs, seconds, config, 1, budget=10 + 2 * per_seed * 120 + 5)
+    assert seeds == [0, 1] and end == pytest.approx(10 + 2 * per_seed * 120)
+    assert whole_seeds_within(jobs, seconds, config, 1, budget=50)[0] == []
+
+
+def test_job_seconds_come_from_the_estimate(tmp_path):
+    from tvseg.gpu_run import Job, job_seconds
+
+    config = _quick_config(tmp_path)
+    record = {"measured": [{"dataset": "wbc", "network": n, "iteration_s": 0.5, "eval_image_s": 2.0, "test_images": 3}
+                           for n in ("unet", "runet", "runetstar")] +
+              [{"dataset": "camvid", "network": n, "iteration_s": 1.0, "eval_image_s": 4.0, "test_images": 3}
+               for n in ("segnet", "rsegnet")],
+              "at_once": {"jobs": 2, "slowdown": 1.5}}  # fmt: skip
+    train = next(j for j in planned_jobs(config) if j.kind == "train" and j.dataset == "wbc")
+    assert job_seconds(train, config, record) == 0.5 * config["datasets"]["wbc"]["iterations"]
+    assert job_seconds(train, config, record, 2) == 1.5 * 0.5 * config["datasets"]["wbc"]["iterations"]
+    assert job_seconds(Job("tune", "camvid"), config, record) == 4.0 * 3  # one seed scored on val
+    with pytest.raises(ValueError, match="no 3 jobs at once"):
+        job_seconds(train, config, record, 3)
+
+
+@pytest.mark.slow
+@needs_mirror
+def test_two_jobs_at_once_make_what_one_at_a_time_makes(tmp_path):
+    from tvseg.gpu_run import run_all
+
+    config = _tiny_config(tmp_path)
+    _prepare(config)
+    made = {}
+    for at_once in (1, 2):
+        config["results_dir"] = str(tmp_path / f"results{at_once}")
+        record = run_all(config, "cpu", progress=False, say=lambda *a: None, jobs_at_once=at_once)
+        assert record["jobs_at_once"] == at_once and record["finished"] == record["planned"] == len(record["jobs"])
+        results = Path(config["results_dir"])
+        made[at_once] = {p.relative_to(results): p for p in results.rglob("*.csv") if "log" not in p.name}
+        made[at_once]["models"] = sorted(results.rglob("model.pt"))
+    assert len(made[1]["models"]) == len(made[2]["models"]) >= 5
+    for one, two in zip(made[1]["models"], made[2]["models"], strict=True):
+        a, b = torch.load(one)["model"], torch.load(two)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a), one
+    tables = {k for k in made[1] if k != "models"}
+    assert tables == {k for k in made[2] if k != "models"} and any("evaluation" in str(k) for k in tables)
+    for key in tables:
+        assert made[1][key].read_bytes() == made[2][key].read_bytes(), key

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from tvseg.layers import TVReLU, TVSoftmax, div, grad, project_unit_disk, solve, tv_relu, tv_softmax
+from tvseg.layers import TVReLU, TVSoftmax, convergent_step, div, grad, project_unit_disk, solve, tv_relu, tv_softmax
 from tvseg.layers._fused import _iterate
 from tvseg.layers._native import native_available, tv_softmax_native
 from tvseg.metrics import regularization_effect
@@ -406,3 +406,51 @@ def test_the_backward_in_segments_is_the_whole_sweep_bit_for_bit(path, monkeypat
     whole = gradients()
     assert max(kept) == 50
     assert all(torch.equal(a, b) for a, b in zip(segmented, whole, strict=True))
+
+
+# ---------- checks that wait on the device (deferred_checks) ----------
+@pytest.fixture
+def device_path(monkeypatch):
+    """The GPU's path on the CPU: lambda and step stay tensors and checks stay pending, as on a
+    device whose readings would make the host wait."""
+    import tvseg.layers._fused as fused
+    import tvseg.layers._operators as operators
+
+    monkeypatch.setattr(operators, "READ_AT_ONCE", ())
+    monkeypatch.setattr(fused, "native_usable", lambda x: False)
+
+
+def test_deferred_checks_hold_a_non_finite_input_until_read(device_path):
+    from tvseg.layers import deferred_checks
+
+    logits = torch.randn(1, 3, 8, 8)
+    logits[0, 1, 2, 3] = float("nan")
+    failure = r"iteration 7: logits hold non-finite values \(NaN or inf\) at 1 of 192"
+    with pytest.raises(ValueError, match=failure), deferred_checks() as checks:
+        checks.where = "iteration 7"
+        tv_softmax(logits, torch.tensor(1.0), torch.tensor(0.25), 3)  # no error yet: pending
+        assert len(checks) == 4  # logits, lambda, step, their product; nothing read
+        checks.raise_first()
+    with deferred_checks() as checks:  # a good input passes, and the context reads nothing twice
+        tv_softmax(torch.randn(1, 3, 8, 8), torch.tensor(1.0), torch.tensor(0.25), 3)
+        checks.raise_first()
+        assert len(checks) == 0
+    with pytest.raises(ValueError, match="lam must be one positive finite number"), deferred_checks():  # read on exit
+        tv_softmax(torch.randn(1, 3, 8, 8), torch.tensor(-1.0), torch.tensor(0.25), 3)
+
+
+def test_the_device_path_computes_what_the_host_path_does(device_path, monkeypatch):
+    # lambda and step as device tensors (addcmul) against numbers (add with alpha): same values
+    import tvseg.layers._operators as operators
+
+    logits, weights = torch.randn(2, 4, 12, 10, dtype=torch.float64), torch.randn(2, 4, 12, 10, dtype=torch.float64)
+    results = {}
+    for path in ("device", "host"):
+        if path == "host":
+            monkeypatch.setattr(operators, "READ_AT_ONCE", ("cpu",))
+        x, lam = logits.clone().requires_grad_(), torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+        out = tv_softmax(x, lam, convergent_step(0.3, lam), 20)
+        (out * weights).sum().backward()
+        results[path] = (out.detach(), x.grad, lam.grad)
+    for a, b in zip(results["device"], results["host"], strict=True):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)

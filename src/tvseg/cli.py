@@ -9,6 +9,7 @@ profiles/X/tvseg.yaml`` (later files override earlier ones).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -297,7 +298,11 @@ def cmd_gpu_run(args) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     from tvseg.gpu_run import RECORD, gpu_run
 
-    record = gpu_run(Path(args.bundle), Path(args.work), args.device, args.results, progress=not args.quiet)
+    estimate = json.loads(Path(args.estimate).read_text()) if args.estimate else None
+    if (args.budget is None) != (estimate is None):
+        raise SystemExit("tvseg gpu-run: --budget and --estimate go together (the estimate says what fits the budget)")
+    record = gpu_run(Path(args.bundle), Path(args.work), args.device, args.results, progress=not args.quiet,
+                     jobs_at_once=args.jobs, budget=args.budget, estimate=estimate)  # fmt: skip
     print(f"ran {len(record['jobs'])} jobs on {record['device']} in {record['seconds']:.0f} s; see {RECORD}")
 
 
@@ -310,10 +315,15 @@ def cmd_estimate(args) -> None:
         config = unpack_once(Path(args.bundle), Path(args.work))
     else:
         config = load_config(*(args.config or []))
-    text = estimate(config, args.device or config["device"], args.iterations, args.eval_images)
+    from tvseg.estimate import estimate_record
+
+    record = estimate_record(config, args.device or config["device"], args.iterations, args.eval_images, args.jobs)
+    text = estimate(config, record=record)
     print(text)
     if args.out:
         write_atomic(Path(args.out), text)
+    if args.json:
+        write_atomic(Path(args.json), json.dumps(record, indent=1) + "\n")
 
 
 def _add_data_commands(commands) -> None:
@@ -385,6 +395,9 @@ def _add_gpu_commands(commands) -> None:
     gpu_run.add_argument("--device", default="auto", help="auto, cuda, cuda:N or cpu (default: auto)")
     gpu_run.add_argument("--results", help="results folder (default: the bundled configuration's results_dir)")
     gpu_run.add_argument("--quiet", action="store_true", help="no progress bars")
+    gpu_run.add_argument("--jobs", type=int, default=1, help="jobs at once on the device, each its own process")
+    gpu_run.add_argument("--budget", type=float, help="seconds this call may take: run only the whole seeds that fit")
+    gpu_run.add_argument("--estimate", help="`tvseg estimate --json` output the budget is planned with")
     gpu_run.set_defaults(func=cmd_gpu_run)
 
     estimate = _command(commands, "estimate", "time a few iterations per network and project the profile's cost")
@@ -394,6 +407,8 @@ def _add_gpu_commands(commands) -> None:
     estimate.add_argument("--iterations", type=int, default=8, help="training iterations timed per network")
     estimate.add_argument("--eval-images", type=int, default=2, help="test images evaluated per network")
     estimate.add_argument("--out", help="also write the Markdown here")
+    estimate.add_argument("--jobs", type=int, default=1, help="also time N trainings at once (gpu-run --jobs N)")
+    estimate.add_argument("--json", help="write the measurements here (for gpu-run --estimate)")
     _add_config(estimate)
     estimate.set_defaults(func=cmd_estimate)
 

@@ -9,7 +9,13 @@ projected onto the profile's iteration counts and seeds, and onto the paper's sc
 (``config.yaml``'s iterations and seeds, at the profile's resolution and variants). The
 evaluation of one run is timed on a few test images (every condition, post-TV heads included)
 and projected onto the whole test set.
-Post-TV's validation choice costs the plain network's training for each of its seeds.
+Post-TV's validation choice costs the plain network's training for each of its seeds (on a
+published validation split, ``tune_split``: about one evaluation of the trained net per seed).
+
+``--jobs N`` also trains the first network in N processes at once and measures how much longer
+an iteration takes when N share the device; the projection then gives the wall time of the
+profile's remaining jobs at N at a time (the runner's schedule, :func:`tvseg.gpu_run.schedule`).
+``--json`` writes the measurements for ``tvseg gpu-run --estimate`` (which seeds fit a budget).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ def measure(config: dict, device: str, iterations: int = 8, eval_images: int = 2
                 continue
             folder = Path(scratch) / str(run)
             settings = replace(train_settings(config, run, 0), iterations=iterations, checkpoint_every=10**9)
-            train(settings, folder, device=device, progress=progress)
+            train(settings, folder, device=device, progress=progress, check_every=1)  # each iteration timed
             test_ids = read_manifest(Path(settings.data_dir))["splits"]["test"]
             begin = time.perf_counter()
             _evaluate_some(config, run, folder, test_ids[:eval_images], device)
@@ -58,6 +64,47 @@ def measure(config: dict, device: str, iterations: int = 8, eval_images: int = 2
                 "test_images": len(test_ids),
             }
     return measured
+
+
+def _timed_training(settings, folder: Path, device: str, threads: int, barrier) -> None:
+    """One of the trainings run at once: starts with the others, each iteration timed."""
+    import torch
+
+    from tvseg.train import train
+
+    torch.set_num_threads(threads)
+    barrier.wait()
+    train(settings, folder, device=device, progress=False, check_every=1)
+
+
+def measure_at_once(config: dict, device: str, at_once: int, iterations: int = 8) -> dict:
+    """The first network's seconds per iteration with ``at_once`` trainings sharing the device,
+    each in its own process (as ``gpu-run --jobs``): the median over the processes' medians."""
+    import multiprocessing
+
+    import torch
+
+    from tvseg.experiment import train_settings
+
+    run = next(run for run in runs_for(config) if run.train_data == "clean")
+    settings = replace(train_settings(config, run, 0), iterations=iterations, checkpoint_every=10**9)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(at_once)
+    with tempfile.TemporaryDirectory(prefix="tvseg-estimate-") as scratch:
+        folders = [Path(scratch) / f"job{i}" for i in range(at_once)]
+        processes = [
+            context.Process(target=_timed_training, args=(settings, folder, device, torch.get_num_threads(), barrier))
+            for folder in folders
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        failed = [process.exitcode for process in processes if process.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of the {at_once} trainings timed at once failed (exit codes {failed})")
+        medians = [_iteration_seconds(RunFiles(folder).log, skip=min(3, iterations - 1)) for folder in folders]
+    return {"dataset": run.dataset, "network": run.network, "jobs": at_once, "iteration_s": statistics.median(medians)}
 
 
 def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
@@ -120,15 +167,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_images: int = 2) -> str:
-    """Measure on ``device`` and return the projection as Markdown (the profile, then the paper's)."""
+def estimate_record(config: dict, device: str = "auto", iterations: int = 8, eval_images: int = 2,
+                    at_once: int = 1) -> dict:  # fmt: skip
+    """What :func:`estimate` measures, as data (``tvseg estimate --json``; ``gpu-run --estimate``)."""
     from tvseg.gpu_run import device_name
 
     measured = measure(config, device, iterations, eval_images)
+    record = {
+        "device": device_name(device),
+        "iterations": iterations,
+        "eval_images": eval_images,
+        "measured": [{"dataset": d, "network": n, **m} for (d, n), m in measured.items()],
+    }
+    if at_once > 1:
+        shared = measure_at_once(config, device, at_once, iterations)
+        alone = measured[(shared["dataset"], shared["network"])]["iteration_s"]
+        record["at_once"] = {**shared, "slowdown": shared["iteration_s"] / alone}
+    return record
+
+
+def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_images: int = 2,
+             record: dict | None = None) -> str:  # fmt: skip
+    """Measure on ``device`` (or take ``record``, :func:`estimate_record`'s) and return the
+    projection as Markdown (the profile, then the paper's; the remaining jobs at N at once)."""
+    from tvseg.gpu_run import job_seconds, planned_jobs, schedule
+
+    record = record or estimate_record(config, device, iterations, eval_images)
+    measured = {(m["dataset"], m["network"]): m for m in record["measured"]}
     paper = paper_schedule(config)
-    lines = [f"# Cost estimate on {device_name(device)}", "",
-             f"Measured: {iterations} training iterations per network (median after the first 3), "
-             f"{eval_images} test images evaluated under every condition; projected below.", ""]  # fmt: skip
+    lines = [f"# Cost estimate on {record['device']}", "",
+             f"Measured: {record['iterations']} training iterations per network (median after the first 3), "
+             f"{record['eval_images']} test images evaluated under every condition; projected below.", ""]  # fmt: skip
     lines += ["| dataset | network | s / iteration | s / test image (all conditions) |", "|---|---|---:|---:|"]
     for (dataset, network), m in measured.items():
         lines.append(f"| {dataset} | {network} | {m['iteration_s']:.3f} | {m['eval_image_s']:.2f} |")
@@ -142,4 +211,13 @@ def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_image
         for r in rows:
             lines.append(f"| {r['variant']} | {r['run']} | {r['seeds']} | {r['iterations']} | "
                          f"{_duration(r['train_s'])} | {_duration(r['evaluate_s'])} |")  # fmt: skip
+    remaining = [job for job in planned_jobs(config) if not job.done(config)]
+    counts = [1] + ([record["at_once"]["jobs"]] if "at_once" in record else [])
+    lines += ["", f"## This profile's remaining jobs ({len(remaining)}), wall time by jobs at once", "",
+              "| jobs at once | an iteration takes | wall time |", "|---:|---:|---:|"]  # fmt: skip
+    for count in counts:
+        seconds = {job: job_seconds(job, config, record, count) for job in remaining}
+        wall = max(schedule(remaining, seconds, config, count).values(), default=0.0)
+        factor = record["at_once"]["slowdown"] if count > 1 else 1.0
+        lines.append(f"| {count} | {factor:.2f}x | {_duration(wall)} |")
     return "\n".join(lines) + "\n"

@@ -15,17 +15,32 @@ After each job ``<results_dir>/gpu-run.json`` records the device, the versions, 
 and how many of the planned jobs are finished, and ``gpu-run-outputs.txt`` lists the files of the
 finished jobs, for ``make render-gpu`` (Snakemake marks them up to date with ``--touch`` and
 renders tables, figures and claims as usual).
+
+``--jobs N`` runs up to N jobs at once, each in a process of its own on the same device (a WBC
+Unet uses a few GiB of a large GPU), each as soon as what it needs is finished, taken in the
+plan's order; a job's outputs are those it makes alone. ``--budget S --estimate FILE``
+(``tvseg estimate --json``) runs only the seeds whose jobs the estimate says finish within S
+seconds at N jobs at once, so a call cut at its limit leaves whole seeds, not parts of several.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tvseg.config import RunId, enabled_datasets, post_tv_choice_path, run_files, runs_for, seeds_for
+from tvseg.config import (
+    RunId,
+    enabled_datasets,
+    plain_network,
+    post_tv_choice_path,
+    run_files,
+    runs_for,
+    seeds_for,
+)
 from tvseg.files import write_atomic
 
 RECORD = "gpu-run.json"
@@ -62,6 +77,38 @@ class Job:
         return self.made(config)
 
 
+def requirements(job: Job, config: dict) -> list[Job]:
+    """The jobs whose outputs ``job`` reads: an evaluation its training (and post-TV's choice
+    where it evaluates post-TV at the validated lambda); post-TV's choice on a published
+    validation split (``tune_split``) the trainings of the plain clean nets it scores."""
+    from tvseg.experiment import tuning_run, tuning_seeds, uses_tuned_post_tv
+
+    if job.kind == "train":
+        return []
+    if job.kind == "evaluate":
+        tune = [Job("tune", job.dataset)] if uses_tuned_post_tv(config, job.run) else []
+        return [Job("train", job.dataset, job.run, job.seed), *tune]
+    if config["datasets"][job.dataset].get("tune_split"):
+        run = tuning_run(config, job.dataset)
+        return [Job("train", job.dataset, run, seed) for seed in tuning_seeds(config, job.dataset)]
+    return []
+
+
+def _after_requirements(jobs: list[Job], config: dict) -> list[Job]:
+    """``jobs`` in their order, except that a job moves down to just after the last job it needs."""
+    ordered, waiting = [], list(jobs)
+    while waiting:
+        placed = {*ordered}
+        ready = next(
+            (job for job in waiting if all(r in placed or r not in jobs for r in requirements(job, config))), None
+        )
+        if ready is None:
+            raise ValueError(f"the planned jobs need each other in a circle: {', '.join(map(str, waiting))}")
+        ordered.append(ready)
+        waiting.remove(ready)
+    return ordered
+
+
 def planned_jobs(config: dict) -> list[Job]:
     """The workflow's training and evaluation jobs for ``config``, each after what it needs: post-TV's
     choices first, then seed by seed every run's training followed at once by its evaluation, so a
@@ -78,7 +125,71 @@ def planned_jobs(config: dict) -> list[Job]:
         for run in runs:
             if seed in seeds_for(config, run):
                 jobs += [Job("train", run.dataset, run, seed), Job("evaluate", run.dataset, run, seed)]
-    return jobs
+    return _after_requirements(jobs, config)
+
+
+def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
+    """A job's projected seconds from ``estimate`` (:func:`tvseg.estimate.estimate_record`) with
+    ``at_once`` jobs sharing the device (each slowed as the measured trainings at once were)."""
+    from tvseg.experiment import tuning_seeds
+
+    measured = {(m["dataset"], m["network"]): m for m in estimate["measured"]}
+    slowdown = 1.0
+    if at_once > 1:
+        shared = estimate.get("at_once")
+        if not shared or shared["jobs"] != at_once:
+            raise ValueError(f"the estimate measured no {at_once} jobs at once; run `tvseg estimate --jobs {at_once}`")
+        slowdown = shared["slowdown"]
+    iterations = config["datasets"][job.dataset]["iterations"]
+    if job.kind == "tune":
+        plain = measured[(job.dataset, plain_network(config, job.dataset))]
+        seeds = len(tuning_seeds(config, job.dataset))
+        if config["datasets"][job.dataset].get("tune_split"):
+            return plain["eval_image_s"] * plain["test_images"] * seeds * slowdown
+        return plain["iteration_s"] * iterations * seeds * slowdown
+    m = measured[(job.dataset, job.run.network)]
+    if job.kind == "train":
+        return m["iteration_s"] * iterations * slowdown
+    return m["eval_image_s"] * m["test_images"] * slowdown
+
+
+def schedule(jobs: list[Job], seconds: dict[Job, float], config: dict, at_once: int) -> dict[Job, float]:
+    """When each job would finish (seconds from the start) with ``at_once`` jobs running at a time,
+    each started as soon as a slot is free and what it needs has finished, in the plan's order
+    (the runner's own rule); ``seconds``: each job's duration at that many jobs at once."""
+    finish: dict[Job, float] = {}
+    slots = [0.0] * max(1, at_once)
+    for job in jobs:  # the plan's order respects requirements, so each one's are placed before it
+        ready = max([finish[r] for r in requirements(job, config) if r in finish], default=0.0)
+        slot = min(range(len(slots)), key=lambda i: max(slots[i], ready))
+        start = max(slots[slot], ready)
+        finish[job] = slots[slot] = start + seconds[job]
+    return finish
+
+
+def of_seeds(jobs: list[Job], seeds: list[int], config: dict) -> list[Job]:
+    """The jobs of ``seeds``, post-TV's choices, and what they need (in the plan's order)."""
+    chosen = {job for job in jobs if job.seed is None or job.seed in seeds}
+    while True:
+        needed = {r for job in chosen for r in requirements(job, config) if r in jobs} - chosen
+        if not needed:
+            return [job for job in jobs if job in chosen]
+        chosen |= needed
+
+
+def whole_seeds_within(jobs: list[Job], seconds: dict[Job, float], config: dict, at_once: int,
+                       budget: float) -> tuple[list[int], float]:  # fmt: skip
+    """The most seeds, first ones first, whose jobs (with every post-TV choice) are projected
+    to finish within ``budget`` seconds at ``at_once`` jobs at a time, and that projection."""
+    seeds = sorted({job.seed for job in jobs if job.seed is not None})
+    best, best_end = [], 0.0
+    for count in range(1, len(seeds) + 1):
+        chosen = of_seeds(jobs, seeds[:count], config)
+        end = max(schedule(chosen, seconds, config, at_once).values(), default=0.0)
+        if end > budget:
+            break
+        best, best_end = seeds[:count], end
+    return best, best_end
 
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
@@ -110,44 +221,133 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def run_all(config: dict, device: str = "auto", progress: bool = True, say=print) -> dict:
-    """Run every planned job whose outputs are missing; returns (and writes) the run's record."""
+def _run_in_child(job: Job, config: dict, device: str, threads: int) -> None:
+    """A job in a process of its own (``--jobs`` above 1), with the parent's thread count, so
+    that its numbers are those of the same job run alone."""
     import torch
 
+    torch.set_num_threads(threads)
+    run_job(job, config, device, progress=False)
+
+
+def run_all(config: dict, device: str = "auto", progress: bool = True, say=print, jobs_at_once: int = 1,
+            budget: float | None = None, estimate: dict | None = None) -> dict:  # fmt: skip
+    """Run every planned job whose outputs are missing, up to ``jobs_at_once`` at a time; with a
+    ``budget`` (seconds) and an ``estimate`` (``tvseg estimate --json``), only the whole seeds
+    projected to fit. Returns (and writes) the run's record."""
+    import torch
+
+    if jobs_at_once < 1:
+        raise ValueError(f"jobs_at_once must be at least 1; got {jobs_at_once}")
     results = Path(config["results_dir"])
     results.mkdir(parents=True, exist_ok=True)
-    jobs = planned_jobs(config)
+    plan = jobs = planned_jobs(config)
     record = {
         "device": device_name(device),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "encoder_weights": {d: config["datasets"][d].get("encoder_weights") for d in enabled_datasets(config)},
+        "jobs_at_once": jobs_at_once,
         "jobs": [],
     }
     started = time.perf_counter()
+    if budget is not None and estimate is not None:
+        remaining = [job for job in jobs if not job.done(config)]
+        seconds = {job: job_seconds(job, config, estimate, jobs_at_once) for job in remaining}
+        seeds, end = whole_seeds_within(remaining, seconds, config, jobs_at_once, budget)
+        if seeds:
+            left = sorted({job.seed for job in remaining if job.seed is not None} - set(seeds))
+            say(f"the estimate fits seeds {', '.join(map(str, seeds))} in {budget:.0f} s at {jobs_at_once} "
+                f"jobs at once (projected {end:.0f} s); left for a later call: {left or 'none'}")  # fmt: skip
+            jobs = of_seeds(jobs, seeds, config)
+        else:
+            say(f"the estimate fits no whole seed in {budget:.0f} s; running in the plan's order until stopped")
+        record["plan"] = {"budget_s": budget, "seeds": seeds, "projected_s": round(end, 1)}
 
     def write_record() -> None:
         # after every job, so a run killed at a time limit still says what it did and made
         record["seconds"] = round(time.perf_counter() - started, 1)
-        record["finished"] = sum(job.done(config) for job in jobs)
-        record["planned"] = len(jobs)
+        record["finished"] = sum(job.done(config) for job in plan)
+        record["planned"] = len(plan)
         write_atomic(results / RECORD, json.dumps(record, indent=1) + "\n")
-        made = [path for job in jobs if job.made(config) for path in job.outputs(config)]
+        made = [path for job in plan if job.made(config) for path in job.outputs(config)]
         write_atomic(results / OUTPUTS, "".join(f"{path}\n" for path in made))
 
-    for number, job in enumerate(jobs, 1):
-        if job.done(config):
-            say(f"[{number}/{len(jobs)}] {job}: done before, skipped")
-            continue
-        say(f"[{number}/{len(jobs)}] {job} ...")
-        begin = time.perf_counter()
-        run_job(job, config, device, progress)
-        seconds = time.perf_counter() - begin
-        record["jobs"].append({"job": str(job), "seconds": round(seconds, 1)})
-        say(f"[{number}/{len(jobs)}] {job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
-        write_record()
+    if jobs_at_once == 1:
+        for number, job in enumerate(jobs, 1):
+            if job.done(config):
+                say(f"[{number}/{len(jobs)}] {job}: done before, skipped")
+                continue
+            say(f"[{number}/{len(jobs)}] {job} ...")
+            begin = time.perf_counter()
+            run_job(job, config, device, progress)
+            seconds = time.perf_counter() - begin
+            record["jobs"].append({"job": str(job), "seconds": round(seconds, 1)})
+            say(f"[{number}/{len(jobs)}] {job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
+            write_record()
+    else:
+        _run_at_once(jobs, config, device, jobs_at_once, record, started, write_record, say)
     write_record()
     return record
+
+
+def _run_at_once(jobs, config, device, at_once: int, record: dict, started: float, write_record, say) -> None:
+    """Up to ``at_once`` jobs in processes of their own, each started, in the plan's order, once
+    a process is free and what it needs has finished. A failed job stops new starts; the running
+    ones finish, then the failure is raised naming the job."""
+    import multiprocessing
+    import multiprocessing.connection
+
+    import torch
+
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
+    threads = torch.get_num_threads()
+    waiting = [job for job in jobs if not job.done(config)]
+    for job in jobs:
+        if job.done(config):
+            say(f"{job}: done before, skipped")
+    finished = {job for job in jobs if job.done(config)}
+    running: dict = {}  # sentinel -> (job, process, start)
+    failed = None
+    try:
+        while waiting or running:
+            while failed is None and len(running) < at_once:
+                ready = next(
+                    (j for j in waiting if all(r in finished or r not in jobs for r in requirements(j, config))), None
+                )
+                if ready is None:
+                    break
+                waiting.remove(ready)
+                process = context.Process(target=_run_in_child, args=(ready, config, device, threads), name=str(ready))
+                process.start()
+                running[process.sentinel] = (ready, process, time.perf_counter())
+                say(f"{ready} ... ({len(running)} running)")
+            if not running:
+                break  # a failure left jobs that need it
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                job, process, begin = running.pop(sentinel)
+                process.join()
+                seconds = time.perf_counter() - begin
+                if process.exitcode != 0:
+                    failed = failed or (job, process.exitcode)
+                    say(f"{job}: failed (exit code {process.exitcode}) after {seconds:.0f} s")
+                    continue
+                finished.add(job)
+                record["jobs"].append({"job": str(job), "seconds": round(seconds, 1),
+                                       "began_s": round(begin - started, 1)})  # fmt: skip
+                say(f"{job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
+                write_record()
+    except BaseException:
+        for _, process, _ in running.values():  # an interrupt (a time limit): stop the children too
+            process.terminate()
+        for _, process, _ in running.values():
+            process.join(30)
+        write_record()
+        raise
+    if failed is not None:
+        job, code = failed
+        print(f"tvseg gpu-run: {job} failed with exit code {code}; its error is printed above", file=sys.stderr)
+        raise RuntimeError(f"{job} failed (exit code {code}); the other jobs that could run have finished")
 
 
 def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
@@ -173,9 +373,10 @@ def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
 
 
 def gpu_run(bundle_dir: Path, work_dir: Path, device: str = "auto", results_dir: str | None = None,
-            progress: bool = True, say=print) -> dict:  # fmt: skip
-    """Unpack the bundle (once), then run every job."""
+            progress: bool = True, say=print, jobs_at_once: int = 1, budget: float | None = None,
+            estimate: dict | None = None) -> dict:  # fmt: skip
+    """Unpack the bundle (once), then run every job (see :func:`run_all`)."""
     config = unpack_once(bundle_dir, work_dir, say)
     if results_dir:
         config["results_dir"] = results_dir
-    return run_all(config, device, progress, say)
+    return run_all(config, device, progress and jobs_at_once == 1, say, jobs_at_once, budget, estimate)

@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from tvseg.config import RunFiles
-from tvseg.datasets.inputs import to_input
+from tvseg.datasets.inputs import to_device, to_input
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
 from tvseg.datasets.splits import validation_ids
@@ -36,6 +36,7 @@ from tvseg.files import (
     save_torch,
     write_atomic,
 )
+from tvseg.layers import deferred_checks
 from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
 from tvseg.metrics import confusion_matrix, scores
 from tvseg.models import build_model, parameter_groups
@@ -108,12 +109,30 @@ def make_batch(
     shapes = {label.shape for label in labels}
     if len(shapes) > 1:
         raise ValueError(f"training items differ in size {sorted(shapes)}; set train_crop or a common size")
-    return to_input(np.stack(images), device), torch.from_numpy(np.stack(labels)).to(device).long()
+    return to_input(np.stack(images), device), to_device(torch.from_numpy(np.stack(labels)), device).long()
 
 
-def _lam_value(model) -> float:
+def _lam(model) -> torch.Tensor | None:
+    """The head's lambda now, kept on its device (a copy: the next step changes the parameter)."""
     lam = getattr(model.head, "lam", None)
-    return float(lam.detach()) if lam is not None else float("nan")
+    return None if lam is None else lam.detach().clone()
+
+
+def _floating_state(model: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return [
+        (n, t) for n, t in itertools.chain(model.named_parameters(), model.named_buffers()) if t.is_floating_point()
+    ]
+
+
+def weights_look_finite(model: torch.nn.Module) -> torch.Tensor:
+    """A 0-d bool on the model's device, False where a parameter or buffer may hold NaN or inf;
+    computed without reading anything on the host. One fused pass: NaN and inf reach the total
+    2-norm through its sums (finite values whose squares overflow also give False; the exact
+    test, :func:`first_non_finite`, then clears or names them)."""
+    named = _floating_state(model)
+    if not named:
+        return torch.ones((), dtype=torch.bool)
+    return torch.isfinite(torch.nn.utils.get_total_norm([tensor for _, tensor in named]))
 
 
 def first_non_finite(model: torch.nn.Module) -> str | None:
@@ -122,15 +141,8 @@ def first_non_finite(model: torch.nn.Module) -> str | None:
     A blown-up run can keep a finite loss (probabilities are clamped in the loss) while its
     weights or running statistics overflow; this catches it at the iteration it happens.
     """
-    named = [
-        (n, t) for n, t in itertools.chain(model.named_parameters(), model.named_buffers()) if t.is_floating_point()
-    ]
-    if not named:
-        return None
-    # One fused pass over all tensors and one reading on the host (each reading waits for a GPU):
-    # NaN and inf reach the total 2-norm through its sums; finite values whose squares overflow
-    # only send the check on to the exact test below, which names the tensor.
-    if bool(torch.isfinite(torch.nn.utils.get_total_norm([tensor for _, tensor in named]))):
+    named = _floating_state(model)
+    if not named or bool(weights_look_finite(model)):
         return None
     finite = torch.stack([torch.isfinite(tensor).all() for _, tensor in named])
     if bool(finite.all()):
@@ -138,10 +150,10 @@ def first_non_finite(model: torch.nn.Module) -> str | None:
     return named[int((~finite).nonzero()[0, 0])][0]
 
 
-def _gap_value(model) -> str:
-    """The largest relative duality gap the converged head reached in this step ("" for other heads)."""
+def _gap(model) -> torch.Tensor | None:
+    """The largest relative duality gap the converged head reached in this step (None for other heads)."""
     report = getattr(model.head, "last_report", None)
-    return "" if report is None else f"{float(report.relative_gap.max()):.3g}"
+    return None if report is None else report.relative_gap.max().detach()
 
 
 def _trim_log(log_path: Path, last_iteration: int) -> None:
@@ -224,30 +236,79 @@ def _save_checkpoint(files: RunFiles, model, optimizer, iteration: int, settings
     os.replace(fresh, files.checkpoint)
 
 
-def _diverged(out_dir: Path, what: str, iteration: int, last_saved: int | None, checkpoint_path: Path):
+def _diverged(out_dir: Path, what: str, iteration: int | None, last_saved: int | None, checkpoint_path: Path):
+    """The error of a run that went non-finite at ``iteration`` (1-based; None: ``what`` names it)."""
     kept = (
         f"the last good checkpoint (iteration {last_saved}) is kept in {checkpoint_path}"
         if last_saved
         else "no checkpoint had been written yet"
     )
+    where = "" if iteration is None else f" at iteration {iteration}"
     return TrainingDivergedError(
-        f"run {out_dir}: {what} at iteration {iteration + 1}; training stopped and {kept}. "
+        f"run {out_dir}: {what}{where}; training stopped and {kept}. "
         "Lower the learning rate (or lambda's), or check the data."
     )
 
 
-def _sgd_step(model, optimizer, images, labels, weight) -> tuple[float, str | None]:
-    """One step of SGD; returns the loss and what turned non-finite (None: nothing). A non-finite
-    loss stops before the update, so the weights stay those of the last good iteration."""
+def _sgd_step(model, optimizer, images, labels, weight) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of SGD; returns the loss and whether the weights look finite after it, both
+    still on the device: nothing here reads a value on the host, so on a GPU the host queues
+    the next steps while this one runs (:class:`_PendingRows` reads them every few steps)."""
     optimizer.zero_grad(set_to_none=True)
     loss = nll_on_probabilities(model(images), labels, weight=weight, ignore_index=IGNORE_INDEX)
-    loss_value = float(loss.detach())
-    if not math.isfinite(loss_value):
-        return loss_value, f"the loss is {loss_value}"
     loss.backward()
     optimizer.step()
-    bad = first_non_finite(model)
-    return loss_value, None if bad is None else f"{bad} holds non-finite values after the update"
+    return loss.detach(), weights_look_finite(model)
+
+
+def default_check_every(device: torch.device) -> int:
+    """Iterations between host readings of the losses and the finite checks: every iteration on
+    the CPU (a reading costs nothing there), every 25 on a GPU (a reading waits for the device)."""
+    return 1 if device.type == "cpu" else 25
+
+
+class _PendingRows:
+    """The log rows of the iterations since the last reading, their values still on the device.
+    :meth:`read` reads them all at once, finds the first iteration whose loss or weights (or
+    the layer's deferred checks) went non-finite, and returns the rows as text."""
+
+    def __init__(self, checks) -> None:
+        self.checks = checks  # the layer's deferred checks (tvseg.layers deferred_checks)
+        self.rows: list[dict] = []
+        self.started = time.perf_counter()
+
+    def add(self, iteration: int, loss, weights_finite, lam, lr: float, gap) -> None:
+        self.rows.append({"iteration": iteration, "loss": loss, "finite": weights_finite, "lam": lam, "lr": lr,
+                          "gap": gap})  # fmt: skip
+
+    def read(self, model) -> tuple[list[dict], str | None, int | None]:
+        """The rows as the log writes them, what went wrong (None: nothing) and at which iteration."""
+        if not self.rows:
+            return [], None, None
+        try:
+            self.checks.raise_first()
+        except ValueError as error:  # its message starts with the iteration (the checks' ``where``)
+            return [], str(error), None
+        values = torch.stack([torch.stack([
+            r["loss"].double(), r["finite"].double(),  # float64 holds every float32 exactly
+            r["lam"].double() if r["lam"] is not None else torch.full_like(r["loss"], math.nan, dtype=torch.float64),
+            r["gap"].double() if r["gap"] is not None else torch.full_like(r["loss"], math.nan, dtype=torch.float64),
+        ]) for r in self.rows]).cpu().tolist()  # fmt: skip  # one reading for the whole block
+        seconds = (time.perf_counter() - self.started) / len(self.rows)
+        rows, problem, where = [], None, None
+        for r, (loss, finite, lam, gap) in zip(self.rows, values, strict=True):
+            if not math.isfinite(loss):
+                problem, where = f"the loss is {loss}", r["iteration"]
+                break
+            if not finite:
+                bad = first_non_finite(model)  # the exact test; overflowing squares alone pass it
+                if bad is not None:
+                    problem, where = f"{bad} holds non-finite values after the update", r["iteration"]
+                    break
+            rows.append({"iteration": r["iteration"], "loss": f"{loss:.6g}", "lam": f"{lam:.6g}", "lr": f"{r['lr']:.6g}",
+                         "seconds": f"{seconds:.4f}", "gap": "" if r["gap"] is None else f"{gap:.3g}"})  # fmt: skip
+        self.rows, self.started = [], time.perf_counter()
+        return rows, problem, where
 
 
 CURVE_BATCH = 8  # validation images through the network at once for a point of the curve
@@ -281,12 +342,15 @@ def train(
     device: str = "auto",
     progress: bool = True,
     stop: threading.Event | None = None,
+    check_every: int | None = None,
 ) -> Path:
     """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.config.RunFiles`: two
     generations of checkpoints and the running log while it runs, the model and the log at the
     end). One process trains into a folder at a time (a second is refused, naming the first).
     ``stop``, when set (the CLI sets it when the workflow that started it dies), ends training
-    after the current iteration with a checkpoint of it.
+    after the current iteration with a checkpoint of it. ``check_every``: iterations between
+    host readings of the losses and finite checks (:func:`default_check_every`); a non-finite
+    value is named with its own iteration whatever it is, and checkpoints follow a reading.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -297,10 +361,10 @@ def train(
                 return files.model  # already trained with exactly these settings
             raise RuntimeError(f"{files.model} exists from other settings; delete the run folder to train anew")
         with disk_full_named(f"{files.running_log}; the last checkpoint is kept"):
-            return _train_into(settings, files, device, progress, stop)
+            return _train_into(settings, files, device, progress, stop, check_every)
 
 
-def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool, stop) -> Path:
+def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool, stop, check_every) -> Path:
     out_dir = files.folder
     torch_device = resolve_device(device)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -320,14 +384,30 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
     new_log = not log_path.exists()
     curve = PreparedSplit(Path(settings.data_dir), settings.curve_split) if settings.curve_every else None
     model.train()
+    check_every = default_check_every(torch_device) if check_every is None else check_every
     bar = tqdm(total=settings.iterations, initial=start, desc=out_dir.name, unit="it", disable=not progress,
                dynamic_ncols=True)  # fmt: skip
-    with open(log_path, "a", newline="") as log_file, bar:
+    with open(log_path, "a", newline="") as log_file, bar, deferred_checks() as checks:
         log = csv.DictWriter(log_file, LOG_FIELDS + (CURVE_FIELDS if curve is not None else ()))
         if new_log:
             log.writeheader()
+        pending = _PendingRows(checks)
+
+        def write_pending(with_curve_point: bool) -> None:
+            """Read the pending iterations (one wait for the device), stop at a non-finite one,
+            log the rest (the last with the validation curve's point where one is due)."""
+            rows, problem, where = pending.read(model)
+            if problem is not None:
+                log.writerows(rows)
+                raise _diverged(out_dir, problem, where, last_saved, checkpoint_path)
+            if with_curve_point:
+                rows[-1].update(curve_point(model, curve, torch_device))
+                bar.write(f"{out_dir.name}: iteration {rows[-1]['iteration']}, validation mIoU {rows[-1]['val_miou']}")
+            log.writerows(rows)
+            bar.set_postfix(loss=rows[-1]["loss"], lam=rows[-1]["lam"], refresh=False)
+            bar.update(len(rows))
+
         for iteration in range(start, settings.iterations):
-            tick = time.perf_counter()
             factor = lr_factor(settings.lr_schedule, iteration, settings.iterations)
             for group, initial in zip(optimizer.param_groups, initial_lrs, strict=True):
                 group["lr"] = initial * factor
@@ -335,22 +415,19 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
             images, labels = make_batch(
                 split, items, settings.train_crop, iteration, settings.seed, torch_device, hflip=settings.hflip
             )
-            loss_value, broken = _sgd_step(model, optimizer, images, labels, weight)
-            if broken is not None:
-                raise _diverged(out_dir, broken, iteration, last_saved, checkpoint_path)
-            row = {"iteration": iteration + 1, "loss": f"{loss_value:.6g}", "lam": f"{_lam_value(model):.6g}",
-                   "lr": f"{settings.lr * factor:.6g}", "seconds": f"{time.perf_counter() - tick:.4f}",
-                   "gap": _gap_value(model)}  # fmt: skip
-            if curve is not None and (
-                (iteration + 1) % settings.curve_every == 0 or iteration + 1 == settings.iterations
-            ):
-                row.update(curve_point(model, curve, torch_device))
-                bar.write(f"{out_dir.name}: iteration {iteration + 1}, validation mIoU {row['val_miou']}")
-            log.writerow(row)
-            bar.set_postfix(loss=f"{loss_value:.4f}", lam=f"{_lam_value(model):.3f}", refresh=False)
-            bar.update(1)
+            checks.where = f"iteration {iteration + 1}"
+            loss, weights_finite = _sgd_step(model, optimizer, images, labels, weight)
+            pending.add(iteration + 1, loss, weights_finite, _lam(model), settings.lr * factor, _gap(model))
             stopping = stop is not None and stop.is_set()
-            if (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations or stopping:
+            at_curve = curve is not None and (
+                (iteration + 1) % settings.curve_every == 0 or iteration + 1 == settings.iterations
+            )
+            at_checkpoint = (
+                (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == settings.iterations or stopping
+            )
+            if at_curve or at_checkpoint or (iteration + 1 - start) % check_every == 0:
+                write_pending(with_curve_point=at_curve)
+            if at_checkpoint:
                 log_file.flush()
                 _save_checkpoint(files, model, optimizer, iteration + 1, settings)
                 last_saved = iteration + 1

@@ -1,4 +1,5 @@
-"""Prepared images as the networks' input tensors, normalised on the device that runs the network."""
+"""Prepared images as the networks' input tensors, normalised on the device that runs the network,
+and host tensors moved to that device without stalling it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``tensor`` (on the host) on ``device``; to a GPU through pinned memory without waiting,
+    so the host goes on queueing work while the copy runs (a plain copy from pageable memory
+    waits for the device to finish everything queued before it)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def to_input(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """(B, H, W, 3) uint8, or float in [0, 1] -> normalised (B, 3, H, W) float32 on ``device``.
 
@@ -19,9 +30,9 @@ def to_input(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Te
     operation is elementwise and correctly rounded in float32, so the values are bit for bit
     those of converting on the host first."""
     images = np.ascontiguousarray(images)
-    pixels = torch.from_numpy(images if images.flags.writeable else images.copy()).to(device)
+    pixels = to_device(torch.from_numpy(images if images.flags.writeable else images.copy()), device)
     scaled = pixels.float() / 255.0 if pixels.dtype == torch.uint8 else pixels.float()
-    mean = torch.tensor(MEAN, dtype=torch.float32, device=scaled.device)
-    std = torch.tensor(STD, dtype=torch.float32, device=scaled.device)
+    mean = to_device(torch.tensor(MEAN, dtype=torch.float32), scaled.device)
+    std = to_device(torch.tensor(STD, dtype=torch.float32), scaled.device)
     # the arithmetic in the pixels' own layout (contiguous), then one copy into channels-first
     return ((scaled - mean) / std).permute(0, 3, 1, 2).contiguous()

@@ -3,7 +3,9 @@
 from tvseg.layers._functional import tv_relu, tv_softmax
 from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
+    DeferredChecks,
     convergent_step,
+    deferred_checks,
     div,
     grad,
     project_unit_disk,
@@ -36,6 +38,8 @@ __all__ = [
     "TVReLU",
     "TVSoftmax",
     "convergent_step",
+    "DeferredChecks",
+    "deferred_checks",
     "div",
     "grad",
     "project_unit_disk",

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from tvseg.layers._native import all_finite, native_usable, tv_softmax_native, tv_softmax_native_gradients
-from tvseg.layers._operators import div, grad, project_unit_disk, softmax_jacobian_product
+from tvseg.layers._operators import div, grad, project_unit_disk, reads_at_once, softmax_jacobian_product
 
 
 def _grad_into(u: Tensor, out: Tensor) -> Tensor:
@@ -67,17 +67,27 @@ class _Workspace:
         self.shifted = logits.new_empty((b, c, h, w))
 
 
-def _primal(logits: Tensor, lam: float, ws: _Workspace) -> Tensor:
+def _scalar(value: Tensor) -> float | Tensor:
+    """A 0-d lambda or step as a number where reading it is free (the CPU); on a GPU it stays a
+    tensor, since reading it would make the host wait for the device."""
+    return float(value) if reads_at_once(value) else value
+
+
+def _primal(logits: Tensor, lam: float | Tensor, ws: _Workspace) -> Tensor:
     """A = softmax_C(o - lam * div(eta)) at the workspace's dual eta."""
     _div_into(ws.dual, ws.divergence)
-    torch.add(logits, ws.divergence, alpha=-lam, out=ws.shifted)
+    if isinstance(lam, Tensor):
+        torch.addcmul(logits, ws.divergence, lam, value=-1, out=ws.shifted)
+    else:
+        torch.add(logits, ws.divergence, alpha=-lam, out=ws.shifted)
     return torch.softmax(ws.shifted, dim=1)
 
 
-def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bool = False, start=None):
+def _iterate(logits: Tensor, lam, step, iters: int, keep_duals: bool = False, start=None):
     """Run Eq. 3.8 ``iters`` times from the dual ``start`` (None: zero); returns A, the list of
     xi^k if asked (k = 1..iters), and the final dual eta. From a dual the run reached, it goes on
-    bit for bit as the run did (the backward's segments rest on this)."""
+    bit for bit as the run did (the backward's segments rest on this). ``lam`` and ``step`` are
+    numbers, or 0-d tensors on the logits' device (see :func:`_scalar`)."""
     ws = _Workspace(logits)
     if start is None:
         probs = torch.softmax(logits, dim=1)
@@ -87,7 +97,10 @@ def _iterate(logits: Tensor, lam: float, step: float, iters: int, keep_duals: bo
     duals = []
     for _ in range(iters):
         _grad_into(probs, ws.gradient)
-        ws.dual.sub_(ws.gradient, alpha=step)
+        if isinstance(step, Tensor):
+            ws.dual.addcmul_(ws.gradient, step, value=-1)
+        else:
+            ws.dual.sub_(ws.gradient, alpha=step)
         if keep_duals:
             duals.append(ws.dual.clone())
         _project_(ws.dual, ws.shifted)
@@ -129,7 +142,7 @@ class _TVSoftmaxFunction(torch.autograd.Function):
             if ctx.native:
                 probs = tv_softmax_native(logits, float(lam), float(step), iters)
             else:
-                probs = _iterate(logits, float(lam), float(step), iters)[0]
+                probs = _iterate(logits, _scalar(lam), _scalar(step), iters)[0]
         ctx.iters = iters
         ctx.save_for_backward(logits, lam, step)
         return probs
@@ -137,8 +150,8 @@ class _TVSoftmaxFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_probs: Tensor):
         logits, lam_t, step_t = ctx.saved_tensors
-        lam, step, iters = float(lam_t), float(step_t), ctx.iters
         if ctx.native and all_finite(grad_probs):
+            lam, step, iters = float(lam_t), float(step_t), ctx.iters
             grad_logits, grad_lam, grad_step = tv_softmax_native_gradients(
                 logits, grad_probs, lam, step, iters, segment_length(iters)
             )
@@ -154,7 +167,7 @@ class _TVSoftmaxFunction(torch.autograd.Function):
 def _torch_backward(ctx, logits, lam_t, step_t, grad_probs):
     """The reverse sweep of section 3.4 in torch ops (CUDA, and CPU without the C kernel), one
     segment of iterations at a time (:func:`segment_length`), last segment first."""
-    lam, step, iters = float(lam_t), float(step_t), ctx.iters
+    lam, step, iters = _scalar(lam_t), _scalar(step_t), ctx.iters
     with torch.no_grad():
         length = segment_length(iters)
         starts = _checkpoints(logits, lam, step, iters, length)
@@ -201,5 +214,5 @@ def tv_softmax_fused(logits: Tensor, lam, step, iters: int) -> Tensor:
     needs_grad = torch.is_grad_enabled() and (logits.requires_grad or lam_t.requires_grad or step_t.requires_grad)
     if not needs_grad:
         with torch.no_grad():
-            return _forward_values(logits, float(lam_t.detach()), float(step_t.detach()), iters)
+            return _forward_values(logits, _scalar(lam_t.detach()), _scalar(step_t.detach()), iters)
     return _TVSoftmaxFunction.apply(logits, lam_t, step_t, iters)

@@ -27,9 +27,18 @@ effective step ``step / lam`` against a gradient whose Lipschitz constant is
 held by the step check below).
 For the ReLU (slope <= 1) the bound is ``step * lam <= 0.25``. ``convergent_step`` shrinks a
 step into that range for a given (possibly learned) lambda.
+
+Checks of the input (finite values, a positive lambda, a convergent step) read their tensors on
+the host: free on the CPU, a wait for the device on a GPU. Inside ``deferred_checks()`` the checks
+of device tensors stay on the device, and the context reads them all at once when asked (a
+training loop: every few steps) or on exit, raising the first failure's message then.
 """
 
 from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -77,7 +86,10 @@ def project_unit_disk(xi: Tensor) -> Tensor:
 def convergent_step(step: float | Tensor, lam: Tensor, bound: float = SOFTMAX_STEP_LAM_BOUND) -> Tensor:
     """The largest step <= ``step`` with ``step * lam <= bound``, so the iteration converges."""
     lam = torch.as_tensor(lam)
-    return torch.minimum(torch.as_tensor(step, dtype=lam.dtype, device=lam.device), bound / lam)
+    if isinstance(step, Tensor):
+        return torch.minimum(step.to(dtype=lam.dtype, device=lam.device), bound / lam)
+    # a number stays a kernel argument: a tensor made of it on a GPU would be a host copy
+    return torch.clamp(bound / lam, max=float(step))
 
 
 def softmax_jacobian_product(probs: Tensor, x: Tensor) -> Tensor:
@@ -97,20 +109,98 @@ def check_activation_input(x: Tensor, name: str = "logits") -> None:
         raise ValueError(f"{name} needs H >= 2 and W >= 2 for a total variation; got H={x.shape[-2]}, W={x.shape[-1]}")
 
 
+# Pending checks a context holds before it reads them by itself (bounds its memory).
+MAX_PENDING_CHECKS = 1024
+# Device types whose tensors the layer reads at once (no device to wait for). The tests empty
+# it to run a GPU's path, tensors kept on the device, on the CPU.
+READ_AT_ONCE = ("cpu",)
+
+
+def reads_at_once(x: Tensor) -> bool:
+    """Whether reading ``x`` on the host is free (it lives where the host computes)."""
+    return x.device.type in READ_AT_ONCE
+
+
+class DeferredChecks:
+    """Checks of device tensors kept on the device: each is a count of failures (0: passed) and
+    the message to raise, which may name the count as ``{count}``. :meth:`raise_first` reads
+    them all in one transfer; ``where`` (e.g. ``"iteration 12"``) prefixes the messages of the
+    checks added while it is set."""
+
+    def __init__(self) -> None:
+        self.where = ""
+        self._counts: list[Tensor] = []
+        self._messages: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def add(self, failures: Tensor, message: str) -> None:
+        self._counts.append(failures.detach().reshape(()).to(torch.int64))
+        self._messages.append(f"{self.where}: {message}" if self.where else message)
+        if len(self._counts) >= MAX_PENDING_CHECKS:
+            self.raise_first()
+
+    def raise_first(self) -> None:
+        """Read every pending check (one host reading) and raise the first failure's ValueError."""
+        if not self._counts:
+            return
+        device = self._counts[0].device
+        counts = torch.stack([count.to(device) for count in self._counts]).cpu().tolist()
+        messages = self._messages
+        self._counts, self._messages = [], []
+        for count, message in zip(counts, messages, strict=True):
+            if count:
+                raise ValueError(message.format(count=count))
+
+
+_active = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_checks() -> Iterator[DeferredChecks]:
+    """Inside it the layer's checks of GPU tensors (finite input, lambda and step) wait on the
+    device instead of stopping the host at every forward; call ``raise_first()`` on what it
+    yields to read them (one reading), which also happens on a normal exit. CPU tensors are
+    checked at once as outside it (a reading costs nothing there)."""
+    checks, previous = DeferredChecks(), getattr(_active, "checks", None)
+    _active.checks = checks
+    try:
+        yield checks
+    finally:
+        _active.checks = previous
+    checks.raise_first()
+
+
+def _deferring(x: Tensor) -> DeferredChecks | None:
+    """The active context where ``x`` lives on a device (reading it would wait), else None."""
+    checks = getattr(_active, "checks", None)
+    return checks if checks is not None and isinstance(x, Tensor) and not reads_at_once(x) else None
+
+
 def check_finite(x: Tensor, name: str = "logits") -> None:
     """Raise where ``x`` holds NaN or inf: one such value would spread through the TV coupling
     to the whole image (every output NaN), so it is refused with the count instead."""
+    message = (
+        f"{name} hold non-finite values (NaN or inf) at {{count}} of {x.numel()} entries; "
+        "the TV coupling would spread them to every pixel. Check the network's output (or its input)."
+    )
     finite = torch.isfinite(x.detach())  # detached: autograd would keep a copy of x for nothing
-    if not bool(finite.all()):
-        bad = int((~finite).sum())
-        raise ValueError(
-            f"{name} hold non-finite values (NaN or inf) at {bad} of {x.numel()} entries; "
-            "the TV coupling would spread them to every pixel. Check the network's output (or its input)."
-        )
+    checks = _deferring(x)
+    if checks is not None:
+        checks.add((~finite).sum(), message)
+    elif not bool(finite.all()):
+        raise ValueError(message.format(count=int((~finite).sum())))
 
 
 def check_convergent(lam: float | Tensor, step: float | Tensor, bound: float) -> None:
     """Refuse a fixed-iteration step with ``step * lam`` above ``bound``, where the iteration oscillates."""
+    checks = _deferring(lam) or _deferring(step)
+    if checks is not None:
+        above = torch.as_tensor(step).detach() * torch.as_tensor(lam).detach() > bound * (1 + _BOUND_SLACK)
+        checks.add(above, f"step * lam exceeds {bound}, where the iteration stops converging; "
+                   "e.g. convergent_step(step, lam) keeps it in range")  # fmt: skip
+        return
     product = float(torch.as_tensor(step).detach()) * float(torch.as_tensor(lam).detach())
     if product > bound * (1 + _BOUND_SLACK):
         raise ValueError(
@@ -123,12 +213,13 @@ def check_convergent(lam: float | Tensor, step: float | Tensor, bound: float) ->
 def check_regularization(lam: float | Tensor, step: float | Tensor, iters: int) -> None:
     if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int; got {iters!r}")
-    lam_t = torch.as_tensor(lam).detach()
-    if lam_t.numel() != 1 or not torch.isfinite(lam_t).all() or (lam_t <= 0).any():
-        raise ValueError(f"lam must be one positive finite number; got {lam!r}")
-    step_t = torch.as_tensor(step).detach()
-    if step_t.numel() != 1 or not torch.isfinite(step_t).all() or (step_t <= 0).any():
-        raise ValueError(f"step must be one positive finite number; got {step!r}")
+    for name, value in (("lam", lam), ("step", step)):
+        tensor = torch.as_tensor(value).detach()
+        checks = _deferring(tensor) if tensor.numel() == 1 else None
+        if checks is not None:  # (a tensor's repr would read it: the message names no value)
+            checks.add(~(torch.isfinite(tensor) & (tensor > 0)), f"{name} must be one positive finite number")
+        elif tensor.numel() != 1 or not torch.isfinite(tensor).all() or (tensor <= 0).any():
+            raise ValueError(f"{name} must be one positive finite number; got {value!r}")
 
 
 def tv_softmax_eager(logits: Tensor, lam: float | Tensor, step: float | Tensor, iters: int) -> Tensor:
