@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
 from tvseg.datasets.prepare import PreparedSplit  # noqa: E402
-from tvseg.evaluate import Condition, evaluate_run  # noqa: E402
+from tvseg.engine.evaluate import Condition, evaluate_run  # noqa: E402
 
 POST_TV = {"": {"lam": 1.0, "step": 0.25, "iters": 100}, "-val": {"lam": 2.0, "step": 0.25, "iters": 100}}
 

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
-from tvseg.losses import nll_on_probabilities  # noqa: E402
+from tvseg.engine.losses import nll_on_probabilities  # noqa: E402
 from tvseg.models import build_model, parameter_groups  # noqa: E402
 
 CASES = (

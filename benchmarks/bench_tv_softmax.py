@@ -24,9 +24,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+from tvseg.core.profiling import saved_tensor_bytes
 from tvseg.layers import tv_softmax
 from tvseg.layers._native import native_supports
-from tvseg.profiling import saved_tensor_bytes
 
 
 def _sync(device: torch.device) -> None:

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from tvseg.datasets.prepare import camvid_samples, read_label, wbc_samples
-from tvseg.metrics import regularization_effect
-from tvseg.report import load_paper
+from tvseg.engine.metrics import regularization_effect
+from tvseg.reporting.report import load_paper
 
 
 def re_of_class_ids(labels: np.ndarray) -> float:

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tvseg.config import RunFiles, run_dir_under
+from tvseg.core.config import RunFiles, run_dir_under
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import load_pair, wbc_samples
-from tvseg.metrics import confusion_matrix, scores
+from tvseg.engine.metrics import confusion_matrix, scores
 from tvseg.models import load_trained
 
 LEVELS = (0.01, 0.05, 0.1, 0.2)

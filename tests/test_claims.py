@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tvseg.claims import Interval, claims_report, verdict_of_all
-from tvseg.report import TABLE_COLUMNS
+from tvseg.reporting.claims import Interval, claims_report, verdict_of_all
+from tvseg.reporting.report import TABLE_COLUMNS
 
 
 def _metrics(regularized_gain: float) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def test_the_converged_extra_is_compared_with_one_iteration_training():
 
 
 def test_seed_spread_compares_recipes_side_by_side():
-    from tvseg.claims import seed_spread_markdown
+    from tvseg.reporting.claims import seed_spread_markdown
 
     steady = _metrics(regularized_gain=0.5)
     wobbly = steady.copy()

@@ -73,7 +73,7 @@ def test_memory_kept_for_backward_does_not_grow_with_iterations():
 
 @pytest.mark.parametrize("architecture, encoder", [("unet", "vgg13"), ("segnet", "vgg16_bn")])
 def test_a_training_step_of_both_heads_runs_on_cuda(architecture, encoder):
-    from tvseg.losses import nll_on_probabilities
+    from tvseg.engine.losses import nll_on_probabilities
     from tvseg.models import build_model
 
     images = torch.randn(2, 3, 96, 128, device="cuda")
@@ -108,7 +108,7 @@ def test_a_training_step_never_waits_for_the_device():
     # makes the momentum buffers and the allocator's blocks)
     import numpy as np
 
-    import tvseg.train as training
+    import tvseg.engine.train as training
     from tvseg.datasets.inputs import to_device, to_input
     from tvseg.layers import deferred_checks
     from tvseg.models import build_model, parameter_groups

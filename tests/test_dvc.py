@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tvseg.dvc_stages import render
+from tvseg.workflow.dvc_stages import render
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "datasets"
@@ -63,11 +63,11 @@ def test_dvc_round_trip_leaves_nothing_to_redo(tmp_path):
     assert (second / "results" / "quick" / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt").is_file()
 
     # A code change that training depends on: `dvc repro` re-runs the train stage's command, which
-    # (as the README says) does not retrain finished runs; no model or log is deleted.
+    # (as docs/dvc.md says) does not retrain finished runs; no model or log is deleted.
     runs = second / "results" / "quick" / "runs"
     before = {p: p.read_bytes() for p in sorted(runs.glob("*/*/log.csv")) + sorted(runs.glob("*/*/model.pt"))}
     assert len(before) == 2 * 10
-    with open(second / "src" / "tvseg" / "train.py", "a") as f:
+    with open(second / "src" / "tvseg" / "engine" / "train.py", "a") as f:
         f.write("\n# a comment: the code hash moves\n")
     run(second, str(BIN / "dvc"), "repro", "--quiet")
     assert {p: p.read_bytes() for p in before} == before

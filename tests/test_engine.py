@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from tvseg.config import RunFiles
+from tvseg.core.config import RunFiles
+from tvseg.core.settings import TrainSettings
 from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
-from tvseg.evaluate import Condition, Panels, evaluate_run, expand_conditions
-from tvseg.metrics import confusion_matrix, regularization_effect, scores
-from tvseg.settings import TrainSettings
-from tvseg.train import TrainingDivergedError, batch_indices, lr_factor, train
+from tvseg.engine.evaluate import Condition, Panels, evaluate_run, expand_conditions
+from tvseg.engine.metrics import confusion_matrix, regularization_effect, scores
+from tvseg.engine.train import TrainingDivergedError, batch_indices, lr_factor, train
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_mirror = pytest.mark.skipif(
@@ -159,7 +159,7 @@ def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
     train(settings, tmp_path / "uninterrupted", progress=False)
     interrupted = tmp_path / "interrupted"
     script = (
-        "import sys; from pathlib import Path; from tvseg.settings import TrainSettings; from tvseg.train import train; "
+        "import sys; from pathlib import Path; from tvseg.core.settings import TrainSettings; from tvseg.engine.train import train; "
         f"train(TrainSettings(**{settings.record()!r}), Path({str(interrupted)!r}), progress=False)"
     )
     process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
@@ -180,7 +180,7 @@ def test_killed_training_resumes_to_the_same_weights(wbc_small, tmp_path):
 def test_training_asked_to_stop_checkpoints_and_resumes_with_the_whole_log(wbc_small, tmp_path):
     import threading
 
-    from tvseg.train import TrainingStopped
+    from tvseg.engine.train import TrainingStopped
 
     stop = threading.Event()
     stop.set()
@@ -227,7 +227,7 @@ def device_path(monkeypatch):
 def test_a_training_step_reads_nothing_on_the_host(device_path, monkeypatch):
     # What would stall a GPU's stream from Python: a tensor turned into a bool, a number or a
     # list. The step (forward, loss, backward, update, the finite flag) and its pending row do none.
-    import tvseg.train as training
+    import tvseg.engine.train as training
     from tvseg.layers import deferred_checks
     from tvseg.models import build_model, parameter_groups
 
@@ -267,7 +267,7 @@ def test_reading_every_few_steps_changes_no_number(wbc_small, tmp_path, device_p
 
 
 def test_a_blow_up_read_late_is_named_at_its_own_iteration(wbc_small, tmp_path, monkeypatch, device_path):
-    import tvseg.train as training
+    import tvseg.engine.train as training
 
     real_factor = training.lr_factor
     monkeypatch.setattr(training, "lr_factor", lambda s, t, n: real_factor(s, t, n) * (1e11 if t >= 6 else 1.0))
@@ -286,7 +286,7 @@ def test_a_blow_up_read_late_is_named_at_its_own_iteration(wbc_small, tmp_path, 
 
 
 def test_an_exploding_learning_rate_stops_with_the_tensor_named(wbc_small, tmp_path, monkeypatch):
-    import tvseg.train as training
+    import tvseg.engine.train as training
 
     real_factor = training.lr_factor
     # a sane rate for 6 iterations (a checkpoint at 5), then 1e9 times it: weights and BatchNorm overflow
@@ -302,7 +302,7 @@ def test_an_exploding_learning_rate_stops_with_the_tensor_named(wbc_small, tmp_p
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(wbc_small, tmp_path, monkeypatch):
-    import tvseg.train as training
+    import tvseg.engine.train as training
 
     real_loss = training.nll_on_probabilities
     calls = {"n": 0}
@@ -422,7 +422,7 @@ def test_cli_prepares_trains_and_evaluates(tmp_path):
 
 
 def test_the_finite_check_names_the_first_bad_tensor_and_passes_huge_finite_ones():
-    from tvseg.train import first_non_finite
+    from tvseg.engine.train import first_non_finite
 
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Conv2d(4, 2, 1))
     assert first_non_finite(net) is None
@@ -458,7 +458,7 @@ def test_the_networks_batch_gives_the_same_evaluation_on_a_small_net(wbc_small, 
 
 def test_flips_are_drawn_from_seed_and_iteration_and_leave_crops_alone(wbc_small):
     from tvseg.datasets.prepare import PreparedSplit
-    from tvseg.train import make_batch
+    from tvseg.engine.train import make_batch
 
     split = PreparedSplit(wbc_small, "train")
     items = np.arange(8)
@@ -490,7 +490,7 @@ def test_a_validation_curve_is_logged_and_changes_no_weight(wbc_small, tmp_path)
 
 
 def test_a_resumed_run_keeps_its_curve_up_to_the_checkpoint(wbc_small, tmp_path, monkeypatch):
-    import tvseg.train as training
+    import tvseg.engine.train as training
 
     settings = _settings(wbc_small, iterations=8, checkpoint_every=4, curve_split="test", curve_every=2)
     train(settings, tmp_path / "whole", progress=False)
@@ -516,7 +516,7 @@ def test_a_resumed_run_keeps_its_curve_up_to_the_checkpoint(wbc_small, tmp_path,
 
 
 def test_settings_added_later_leave_the_old_runs_records_alone():
-    from tvseg.settings import OPTIONAL_TRAIN_KEYS
+    from tvseg.core.settings import OPTIONAL_TRAIN_KEYS
 
     old = _settings(Path("data"))
     assert not set(OPTIONAL_TRAIN_KEYS) & set(old.record())  # the committed runs' params and fingerprints hold
@@ -532,12 +532,12 @@ def test_settings_added_later_leave_the_old_runs_records_alone():
 
 # ---------- a run folder that survives faults (one writer, two checkpoints, a full disk) ----------
 def test_a_second_trainer_on_the_same_folder_is_refused_and_the_first_log_stays_whole(wbc_small, tmp_path):
-    from tvseg.files import FolderBusyError
+    from tvseg.core.files import FolderBusyError
 
     settings = _settings(wbc_small, iterations=30, checkpoint_every=10)
     folder = tmp_path / "run"
     script = (
-        "from pathlib import Path; from tvseg.settings import TrainSettings; from tvseg.train import train; "
+        "from pathlib import Path; from tvseg.core.settings import TrainSettings; from tvseg.engine.train import train; "
         f"train(TrainSettings(**{settings.record()!r}), Path({str(folder)!r}), progress=False)"
     )
     first = subprocess.Popen([sys.executable, "-c", script])
@@ -556,7 +556,7 @@ def test_the_lock_of_a_trainer_that_died_is_taken_over(wbc_small, tmp_path):
     import json
     import socket
 
-    from tvseg.files import FolderBusyError
+    from tvseg.core.files import FolderBusyError
 
     folder = tmp_path / "run"
     folder.mkdir()
@@ -572,7 +572,7 @@ def test_the_lock_of_a_trainer_that_died_is_taken_over(wbc_small, tmp_path):
 
 def _cut_after(monkeypatch, steps: int):
     """Make training raise after ``steps`` SGD steps (a crash), as if the process had died."""
-    import tvseg.train as training
+    import tvseg.engine.train as training
 
     calls, step = {"n": 0}, training._sgd_step
 
@@ -587,7 +587,7 @@ def _cut_after(monkeypatch, steps: int):
 
 
 def test_a_damaged_newest_checkpoint_resumes_from_the_previous_one(wbc_small, tmp_path, monkeypatch, capsys):
-    from tvseg.files import DamagedFileError
+    from tvseg.core.files import DamagedFileError
 
     settings = _settings(wbc_small, iterations=8, checkpoint_every=2, lr_schedule="poly")
     train(settings, tmp_path / "whole", progress=False)
@@ -643,12 +643,12 @@ class _FullDisk:
 
 
 def test_a_full_disk_is_named_and_leaves_no_partial_file(wbc_small, tmp_path, monkeypatch):
-    import tvseg.files
-    from tvseg.files import DiskFullError, write_atomic
+    import tvseg.core.files
+    from tvseg.core.files import DiskFullError, write_atomic
 
     target = tmp_path / "evaluation.csv"
     target.write_text("the last good one\n")
-    monkeypatch.setattr(tvseg.files, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(tvseg.core.files, "open", _FullDisk, raising=False)
     with pytest.raises(DiskFullError, match=f"no space left on device while writing {target}"):
         write_atomic(target, "a new table\n" * 100)
     assert target.read_text() == "the last good one\n" and sorted(tmp_path.iterdir()) == [target]
@@ -659,7 +659,7 @@ def test_a_full_disk_is_named_and_leaves_no_partial_file(wbc_small, tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         train(_settings(wbc_small, iterations=8, checkpoint_every=2), folder, progress=False)
     restore()
-    monkeypatch.setattr(tvseg.files, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(tvseg.core.files, "open", _FullDisk, raising=False)
     with pytest.raises(
         DiskFullError, match=r"no space left on device while writing .*run/(log.running.csv|checkpoint)"
     ):

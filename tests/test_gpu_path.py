@@ -10,9 +10,9 @@ import pytest
 import torch
 import yaml
 
-from tvseg.bundle import BundleError, make_bundle, parse_size, unbundle, verify
-from tvseg.config import bundle_dir, load_config, run_dir
-from tvseg.gpu_run import planned_jobs
+from tvseg.core.config import bundle_dir, load_config, run_dir
+from tvseg.gpu.bundle import BundleError, make_bundle, parse_size, unbundle, verify
+from tvseg.gpu.run import planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "datasets"
@@ -34,7 +34,7 @@ def _tiny_config(tmp_path: Path) -> dict:
 
 def _prepare(config: dict) -> None:
     from tvseg.datasets import fetch, make_noisy_split, prepare_dataset
-    from tvseg.experiment import prepare_settings
+    from tvseg.engine.experiment import prepare_settings
 
     tree = fetch("wbc", Path(config["data_root"]), mirror=MIRROR)
     settings = prepare_settings(config, "wbc")
@@ -69,7 +69,7 @@ def test_a_bundle_round_trips_in_parts_and_refuses_a_corrupt_part(tmp_path):
         "        if spec is None: raise ModuleNotFoundError(f'No module named {name!r}')\n"
         "        return spec\n"
         "sys.meta_path.insert(0, HideInstalled())\n"
-        "from tvseg.gpu_run import unpack_once\n"
+        "from tvseg.gpu.run import unpack_once\n"
         "unpack_once(sys.argv[1], sys.argv[2], say=lambda text: None)\n"
         "import segmentation_models_pytorch as smp\n"
         "print(smp.__file__)\n"
@@ -100,7 +100,7 @@ def test_the_papers_schedule_is_read_without_the_schema(tmp_path):
     code = (
         "import sys, yaml\n"
         "sys.modules['jsonschema'] = None\n"
-        "from tvseg.estimate import paper_schedule\n"
+        "from tvseg.gpu.estimate import paper_schedule\n"
         "paper = paper_schedule(yaml.safe_load(open(sys.argv[1])))\n"
         "print(paper['datasets']['wbc']['iterations'], paper['datasets']['camvid']['iterations'], *paper['seeds'])\n"
     )
@@ -151,7 +151,7 @@ def test_the_workflow_free_run_plans_the_workflows_jobs():
 
 def test_a_bundle_of_one_dataset_plans_that_datasets_jobs_alone():
     # `tvseg bundle --datasets wbc`: a bundle small enough for one transfer, and a box that runs it
-    from tvseg.config import ConfigError, only_datasets
+    from tvseg.core.config import ConfigError, only_datasets
 
     config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
     wbc = only_datasets(config, ["wbc"])
@@ -250,7 +250,7 @@ def test_the_gpu_path_at_tiny_size_on_the_cpu(tmp_path):
 @pytest.mark.slow
 @needs_mirror
 def test_the_estimate_projects_the_profile_and_the_paper(tmp_path):
-    from tvseg.estimate import estimate
+    from tvseg.gpu.estimate import estimate
 
     config = _tiny_config(tmp_path)
     _prepare(config)
@@ -274,7 +274,7 @@ def _quick_config(tmp_path: Path) -> dict:
 
 
 def test_post_tv_on_a_published_split_comes_after_the_nets_it_scores(tmp_path):
-    from tvseg.gpu_run import Job, requirements
+    from tvseg.gpu.run import Job, requirements
 
     config = _quick_config(tmp_path)
     config["seeds"] = [0, 1]
@@ -290,7 +290,7 @@ def test_post_tv_on_a_published_split_comes_after_the_nets_it_scores(tmp_path):
 
 
 def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
-    from tvseg.gpu_run import schedule, whole_seeds_within
+    from tvseg.gpu.run import schedule, whole_seeds_within
 
     config = _quick_config(tmp_path)
     config["datasets"]["camvid"]["enabled"] = False
@@ -303,7 +303,7 @@ def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
     two = schedule(jobs, seconds, config, 2)
     assert max(two.values()) < max(alone.values())
     for job, end in two.items():  # nothing ends before what it needs plus its own time
-        from tvseg.gpu_run import requirements
+        from tvseg.gpu.run import requirements
 
         assert all(end >= two[r] + seconds[job] - 1e-9 for r in requirements(job, config))
     seeds, end = whole_seeds_within(jobs, seconds, config, 1, budget=10 + 2 * per_seed * 120 + 5)
@@ -312,7 +312,7 @@ def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
 
 
 def test_job_seconds_come_from_the_estimate(tmp_path):
-    from tvseg.gpu_run import Job, job_seconds
+    from tvseg.gpu.run import Job, job_seconds
 
     config = _quick_config(tmp_path)
     record = {"measured": [{"dataset": "wbc", "network": n, "iteration_s": 0.5, "eval_image_s": 2.0, "test_images": 3}
@@ -331,7 +331,7 @@ def test_job_seconds_come_from_the_estimate(tmp_path):
 @pytest.mark.slow
 @needs_mirror
 def test_two_jobs_at_once_make_what_one_at_a_time_makes(tmp_path):
-    from tvseg.gpu_run import run_all
+    from tvseg.gpu.run import run_all
 
     config = _tiny_config(tmp_path)
     _prepare(config)

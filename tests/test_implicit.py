@@ -3,10 +3,10 @@
 import pytest
 import torch
 
+from tvseg.core.profiling import saved_tensor_bytes
 from tvseg.layers import TVSoftmax, certificate, solve, tv_softmax
 from tvseg.layers._implicit import pack_bits, unpack_bits
 from tvseg.layers._operators import div, grad, project_unit_disk
-from tvseg.profiling import saved_tensor_bytes
 
 
 def _logits(shape, seed, scale=3.0, dtype=torch.float64):

@@ -1,4 +1,4 @@
-"""The package's import graph runs one way: no module imports, at any depth, one that imports it back."""
+"""The package's import graph runs one way: no cycle, no folder importing one above it, and the layer alone."""
 
 import ast
 from pathlib import Path
@@ -67,3 +67,68 @@ def test_the_import_graph_has_no_cycle():
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# The package's folders from the ground up: each imports only folders below it (and itself).
+# The reusable layer stands alone at the bottom; the command line is the top.
+FLOORS = ("layers", "datasets", "core", "models", "engine", "reporting", "workflow", "gpu", "cli")
+
+
+def floor_of(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return len(FLOORS)  # the package itself (its version): no floor to break
+    return FLOORS.index(parts[1])
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if floor_of(target) > floor_of(module)
+    )
+
+
+def test_every_module_stands_on_a_floor():
+    graph = import_graph()
+    assert {module.split(".")[1] for module in graph if "." in module} == set(FLOORS)
+
+
+def test_no_folder_imports_one_above_it():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_floor_check_finds_an_upward_import():
+    graph = {"tvseg.core.config": {"tvseg.engine.train"}, "tvseg.engine.train": {"tvseg.core.config"}}
+    assert upward_imports(graph) == ["tvseg.core.config -> tvseg.engine.train"]
+
+
+LAYER_ALONE = """
+import importlib.abc, sys
+BLOCKED = ("pandas", "segmentation_models_pytorch", "snakemake", "dvc", "yaml", "scipy", "jsonschema",
+           "matplotlib", "PIL", "tqdm")
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked: the layer must not need it")
+sys.meta_path.insert(0, Refuse())
+import torch
+from tvseg.layers import TVSoftmax, tv_softmax
+x = torch.randn(1, 3, 8, 8, requires_grad=True)
+TVSoftmax(lam=1.0)(x).sum().backward()
+tv_softmax(x.detach(), 2.0, tol=1e-3)
+import json
+print("alone", json.dumps(sorted(m for m in sys.modules if m.startswith("tvseg"))))
+"""
+
+
+def test_the_layer_imports_and_runs_with_the_replications_packages_absent():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", LAYER_ALONE], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.split("alone", 1)[1])
+    assert all(m == "tvseg" or m.startswith("tvseg.layers") for m in loaded), loaded

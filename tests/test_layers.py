@@ -3,11 +3,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from tvseg.core.profiling import saved_tensor_bytes
+from tvseg.engine.metrics import regularization_effect
 from tvseg.layers import TVReLU, TVSoftmax, convergent_step, div, grad, project_unit_disk, solve, tv_relu, tv_softmax
 from tvseg.layers._fused import _iterate
 from tvseg.layers._native import native_available, tv_softmax_native
-from tvseg.metrics import regularization_effect
-from tvseg.profiling import saved_tensor_bytes
 
 
 # ---------- an independent implementation of the conventions, in numpy / scipy.sparse ----------

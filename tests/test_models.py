@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tvseg.engine.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_PROTOTXT_WEIGHTS, nll_on_probabilities
 from tvseg.layers import TVSoftmax
-from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_PROTOTXT_WEIGHTS, nll_on_probabilities
 from tvseg.models import PretrainedWeightsError, SoftmaxHead, build_model, parameter_groups
 from tvseg.models.segnet import SegNetDecoder, encode_with_indices
 
@@ -147,11 +147,11 @@ def test_a_model_file_that_would_run_code_is_refused_by_name(tmp_path):
     import pytest
     import torch
 
-    from tvseg.config import RunFiles
-    from tvseg.files import UnsafeFileError
+    from tvseg.core.config import RunFiles
+    from tvseg.core.files import UnsafeFileError
+    from tvseg.core.settings import TrainSettings
+    from tvseg.engine.train import _resume
     from tvseg.models import build_model, load_trained
-    from tvseg.settings import TrainSettings
-    from tvseg.train import _resume
 
     touched = tmp_path / "ran"
     settings = TrainSettings(data_dir="x", split="train", architecture="unet", num_classes=3, encoder="resnet18")

@@ -2,7 +2,7 @@ import itertools
 
 import pandas as pd
 
-from tvseg.report import (
+from tvseg.reporting.report import (
     NOT_RUN,
     NOT_RUN_WHY,
     TABLE_COLUMNS,
@@ -73,7 +73,7 @@ def test_panels_carry_a_legend_of_the_class_colours(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
 
-    import tvseg.report as report
+    import tvseg.reporting.report as report
 
     for kind in ("image", "truth", "Unet1", "RUnet1"):
         (tmp_path / "panels" / "clean").mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def test_a_table_says_what_ran_and_which_reading_a_dataset_kept(tmp_path):
 
 
 def test_validation_curves_are_read_from_the_logs_and_plotted(tmp_path):
-    from tvseg.report import plot_validation_curves, validation_curves
+    from tvseg.reporting.report import plot_validation_curves, validation_curves
 
     for run, seed in (("segnet_camvid_clean", 0), ("segnet_camvid_clean", 1), ("rsegnet_camvid_clean", 0)):
         folder = tmp_path / "runs" / run / f"seed{seed}"

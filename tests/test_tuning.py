@@ -1,8 +1,8 @@
 import pandas as pd
 
-from tvseg.config import load_config
-from tvseg.evaluate import POST_TV_TUNED_SUFFIX, load_post_tv_choice
-from tvseg.tuning import _study_config, best_post_tv_lambda, post_tv_settings, summary_markdown
+from tvseg.core.config import load_config
+from tvseg.engine.evaluate import POST_TV_TUNED_SUFFIX, load_post_tv_choice
+from tvseg.engine.tuning import _study_config, best_post_tv_lambda, post_tv_settings, summary_markdown
 
 
 def test_study_keeps_step_times_lambda_and_holds_images_out():
@@ -68,11 +68,11 @@ def test_post_tv_is_chosen_on_a_published_split_with_the_trained_plain_nets(tmp_
 
     import pytest
 
-    from tvseg.config import RunId, prepared_dir, run_files
+    from tvseg.core.config import RunId, prepared_dir, run_files
     from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
-    from tvseg.experiment import train_settings
-    from tvseg.train import train
-    from tvseg.tuning import tune_post_tv
+    from tvseg.engine.experiment import train_settings
+    from tvseg.engine.train import train
+    from tvseg.engine.tuning import tune_post_tv
 
     mirror = Path(__file__).resolve().parents[2] / "shared" / "datasets"
     if not mirror.is_dir():
@@ -101,7 +101,7 @@ def test_post_tv_is_chosen_on_a_published_split_with_the_trained_plain_nets(tmp_
 
 
 def test_a_dataset_may_keep_its_own_evaluation_grid():
-    from tvseg.experiment import conditions, recipe_note
+    from tvseg.engine.experiment import conditions, recipe_note
 
     config = load_config("config.yaml", "profiles/cpu/tvseg.yaml")
     camvid = {c.name for c in conditions(config, "camvid")}

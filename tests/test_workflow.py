@@ -111,7 +111,7 @@ def test_exponent_notation_is_a_number(tmp_path):
     profile.write_text("datasets:\n  wbc:\n    lr: 1e-4\n  camvid:\n    lr: 1.0e+9\n")
     result = snakemake("-n", "--cores", "1", "--configfile", "config.yaml", str(profile), check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    from tvseg.config import load_config
+    from tvseg.core.config import load_config
 
     config = load_config(ROOT / "config.yaml", profile)
     assert config["datasets"]["wbc"]["lr"] == 1e-4 and config["datasets"]["camvid"]["lr"] == 1e9
@@ -286,7 +286,7 @@ def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path
     import os
     import socket
 
-    from tvseg.workflow_locks import OWNERS, record_owner, release_stale_locks
+    from tvseg.workflow.locks import OWNERS, record_owner, release_stale_locks
 
     dead = subprocess.Popen(["sleep", "0"])
     dead.wait()
@@ -299,7 +299,7 @@ def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path
     (tmp_path / OWNERS / f"{socket.gethostname()}-{dead.pid}.json").write_text(
         json.dumps({"host": socket.gethostname(), "pid": dead.pid, "lock_files": [str(dead_lock)]})
     )
-    import tvseg.workflow_locks as locks
+    import tvseg.workflow.locks as locks
 
     original = locks._alive
     monkeypatch.setattr(locks, "_alive", lambda pid: pid == os.getpid() or original(pid))
@@ -341,7 +341,7 @@ def test_a_fresh_clone_plans_no_job_of_a_dataset_whose_results_git_holds(tmp_pat
 def test_every_key_the_schema_can_refuse_says_what_it_is():
     import yaml
 
-    from tvseg.config import ConfigError, load_config
+    from tvseg.core.config import ConfigError, load_config
 
     schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
     undocumented = []

@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from tvseg.config import ConfigError, RunId, load_config
-from tvseg.files import write_atomic
-from tvseg.paper import DATASETS
+from tvseg.core.config import ConfigError, RunId, load_config
+from tvseg.core.files import write_atomic
+from tvseg.core.paper import DATASETS
 
 
 def _command(commands, name: str, summary: str) -> argparse.ArgumentParser:
@@ -49,9 +49,9 @@ def cmd_fetch(args) -> None:
 def cmd_prepare(args) -> None:
     import dataclasses
 
-    from tvseg.config import prepared_dir
+    from tvseg.core.config import prepared_dir
     from tvseg.datasets import fetch, prepare_dataset
-    from tvseg.experiment import prepare_settings
+    from tvseg.engine.experiment import prepare_settings
 
     config = load_config(*(args.config or []))
     mirror = Path(config["mirror"]) if config["mirror"] else None
@@ -65,9 +65,9 @@ def cmd_prepare(args) -> None:
 
 
 def cmd_noisy_split(args) -> None:
-    from tvseg.config import prepared_dir
+    from tvseg.core.config import prepared_dir
     from tvseg.datasets import make_noisy_split
-    from tvseg.experiment import prepare_settings
+    from tvseg.engine.experiment import prepare_settings
 
     config = load_config(*(args.config or []))
     folder = make_noisy_split(prepared_dir(config, args.dataset), prepare_settings(config, args.dataset).noisy)
@@ -75,7 +75,7 @@ def cmd_noisy_split(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    from tvseg.report import load_metrics
+    from tvseg.reporting.report import load_metrics
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def cmd_collect(args) -> None:
 
 
 def cmd_curves(args) -> None:
-    from tvseg.report import validation_curves
+    from tvseg.reporting.report import validation_curves
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -95,23 +95,23 @@ def cmd_curves(args) -> None:
 def cmd_curve_figure(args) -> None:
     import pandas as pd
 
-    from tvseg.report import plot_validation_curves
+    from tvseg.reporting.report import plot_validation_curves
 
     plot_validation_curves(pd.read_csv(args.curves), args.dataset, Path(args.png), note=_recipe_note(args))
     print(f"wrote {args.png}")
 
 
 def _recipe_note(args) -> str | None:
-    """What ran for ``args.dataset`` (tvseg.experiment.recipe_note), where a configuration is given."""
+    """What ran for ``args.dataset`` (tvseg.engine.experiment.recipe_note), where a configuration is given."""
     if not args.config:
         return None
-    from tvseg.experiment import recipe_note
+    from tvseg.engine.experiment import recipe_note
 
     return recipe_note(load_config(*args.config), args.dataset)
 
 
 def cmd_lambdas(args) -> None:
-    from tvseg.report import learned_lambdas
+    from tvseg.reporting.report import learned_lambdas
 
     config = load_config(*(args.config or []))
     out = Path(args.out)
@@ -124,8 +124,8 @@ def cmd_lambdas(args) -> None:
 def cmd_table(args) -> None:
     import pandas as pd
 
-    from tvseg.paper import TABLES
-    from tvseg.report import render_table
+    from tvseg.core.paper import TABLES
+    from tvseg.reporting.report import render_table
 
     args.dataset = TABLES[args.number][0]
     table = render_table(
@@ -140,7 +140,7 @@ def cmd_summary(args) -> None:
 
     import pandas as pd
 
-    from tvseg.report import summary
+    from tvseg.reporting.report import summary
 
     write_atomic(Path(args.out), json.dumps(summary(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
@@ -149,8 +149,8 @@ def cmd_summary(args) -> None:
 def cmd_claims(args) -> None:
     import pandas as pd
 
-    from tvseg.claims import claims_report
-    from tvseg.report import markdown_html
+    from tvseg.reporting.claims import claims_report
+    from tvseg.reporting.report import markdown_html
 
     text = claims_report(pd.read_csv(args.metrics))
     write_atomic(Path(args.out), text)
@@ -162,7 +162,7 @@ def cmd_claims(args) -> None:
 def cmd_spread(args) -> None:
     import pandas as pd
 
-    from tvseg.claims import seed_spread_markdown
+    from tvseg.reporting.claims import seed_spread_markdown
 
     recipes = {}
     for item in args.metrics:
@@ -175,7 +175,7 @@ def cmd_spread(args) -> None:
 
 
 def cmd_dvc_yaml(args) -> None:
-    from tvseg.dvc_stages import render
+    from tvseg.workflow.dvc_stages import render
 
     sys.stdout.write(render(args.profile))
 
@@ -183,14 +183,14 @@ def cmd_dvc_yaml(args) -> None:
 def cmd_figure(args) -> None:
     import pandas as pd
 
-    from tvseg.report import plot_noise_curves
+    from tvseg.reporting.report import plot_noise_curves
 
     plot_noise_curves(pd.read_csv(args.metrics), args.dataset, Path(args.png), Path(args.pdf), _recipe_note(args))
     print(f"wrote {args.png} and {args.pdf}")
 
 
 def cmd_panels(args) -> None:
-    from tvseg.report import plot_qualitative
+    from tvseg.reporting.report import plot_qualitative
 
     panel_dirs = [Path(p) for p in args.panel_dirs]
     plot_qualitative(panel_dirs, Path(args.out), tuple(args.conditions), args.images, dataset=args.dataset)
@@ -200,9 +200,9 @@ def cmd_panels(args) -> None:
 def cmd_train(args) -> None:
     import torch
 
-    from tvseg.config import run_dir
-    from tvseg.experiment import train_settings
-    from tvseg.train import train
+    from tvseg.core.config import run_dir
+    from tvseg.engine.experiment import train_settings
+    from tvseg.engine.train import train
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -241,7 +241,7 @@ def _stop_when_gone(pid: int):
 
 
 def cmd_evaluate(args) -> None:
-    from tvseg.experiment import evaluate_job
+    from tvseg.engine.experiment import evaluate_job
 
     config = load_config(*(args.config or []))
     run = RunId.parse(args.run)
@@ -258,8 +258,8 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_tune_post_tv(args) -> None:
-    from tvseg.config import post_tv_choice_path
-    from tvseg.tuning import tune_post_tv
+    from tvseg.core.config import post_tv_choice_path
+    from tvseg.engine.tuning import tune_post_tv
 
     config = load_config(*(args.config or []))
     out = Path(args.out) if args.out else post_tv_choice_path(config, args.dataset).parent
@@ -268,7 +268,7 @@ def cmd_tune_post_tv(args) -> None:
 
 
 def cmd_lambda_study(args) -> None:
-    from tvseg.tuning import lambda_study
+    from tvseg.engine.tuning import lambda_study
 
     config = load_config(*(args.config or []))
     out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
@@ -280,8 +280,8 @@ def cmd_lambda_study(args) -> None:
 
 
 def cmd_bundle(args) -> None:
-    from tvseg.bundle import describe, make_bundle
-    from tvseg.config import bundle_dir, only_datasets
+    from tvseg.core.config import bundle_dir, only_datasets
+    from tvseg.gpu.bundle import describe, make_bundle
 
     config = load_config(*(args.config or []))
     if args.datasets:
@@ -296,7 +296,7 @@ def cmd_gpu_run(args) -> None:
 
     # cuBLAS needs a fixed workspace for the deterministic algorithms training asks for
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    from tvseg.gpu_run import RECORD, gpu_run
+    from tvseg.gpu.run import RECORD, gpu_run
 
     estimate = json.loads(Path(args.estimate).read_text()) if args.estimate else None
     if (args.budget is None) != (estimate is None):
@@ -307,15 +307,15 @@ def cmd_gpu_run(args) -> None:
 
 
 def cmd_estimate(args) -> None:
-    from tvseg.estimate import estimate
+    from tvseg.gpu.estimate import estimate
 
     if args.bundle:
-        from tvseg.gpu_run import unpack_once
+        from tvseg.gpu.run import unpack_once
 
         config = unpack_once(Path(args.bundle), Path(args.work))
     else:
         config = load_config(*(args.config or []))
-    from tvseg.estimate import estimate_record
+    from tvseg.gpu.estimate import estimate_record
 
     record = estimate_record(config, args.device or config["device"], args.iterations, args.eval_images, args.jobs)
     text = estimate(config, record=record)

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import min_version, validate
 
-from tvseg.config import (
+from tvseg.core.config import (
     RunId,
     bundle_dir,
     dataset_results,
@@ -18,16 +18,16 @@ from tvseg.config import (
     runs_for,
     seeds_for,
 )
-from tvseg.config import validate as validate_fully
-from tvseg.experiment import (
+from tvseg.core.config import validate as validate_fully
+from tvseg.engine.experiment import (
     conditions,
     train_settings,
     tuning_run,
     tuning_seeds,
     uses_tuned_post_tv,
 )
-from tvseg.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
-from tvseg.workflow_locks import forget_owner, record_owner, release_stale_locks
+from tvseg.core.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
+from tvseg.workflow.locks import forget_owner, record_owner, release_stale_locks
 
 min_version("9.0")
 
@@ -74,7 +74,7 @@ os.environ["TVSEG_CONFIG"] = resolved_config_file()
 
 
 # A run killed with SIGKILL leaves Snakemake's lock behind; release it when its owner is gone,
-# so the same command resumes (README: Resumable training). Only the main process: cluster
+# so the same command resumes (docs/reproducing.md: Resumable training). Only the main process: cluster
 # jobs parse this file too while their workflow runs.
 STATE_DIR = Path(".snakemake")
 if workflow.is_main_process:
@@ -111,7 +111,7 @@ wildcard_constraints:
 
 
 def run_folder(run, seed):
-    """The files of a run's folder (model, log, evaluation, panels), named in tvseg.config."""
+    """The files of a run's folder (model, log, evaluation, panels), named in tvseg.core.config."""
     return run_files(config, run, seed)
 
 
@@ -205,7 +205,7 @@ def evaluation_params(wildcards):
 
 
 def dataset_files(wildcards):
-    """A dataset's collected results (tvseg.config.dataset_results)."""
+    """A dataset's collected results (tvseg.core.config.dataset_results)."""
     return dataset_results(config, wildcards.dataset)
 
 

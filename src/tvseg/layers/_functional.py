@@ -47,7 +47,7 @@ def tv_softmax(
     return_report: bool = False,
     implementation: str = "fused",
 ):
-    """TV-regularized softmax over dim 1 of ``logits`` (B, C, H, W); see the README's layer section.
+    """TV-regularized softmax over dim 1 of ``logits`` (B, C, H, W); see docs/layer.md.
 
     Two modes:
 

@@ -75,7 +75,7 @@ class _TVActivation(nn.Module):
 
 
 class TVSoftmax(_TVActivation):
-    """TV-regularized softmax over the class dimension (Eq. 3.4); see the README's layer section.
+    """TV-regularized softmax over the class dimension (Eq. 3.4); see docs/layer.md.
 
     Input logits (B, C, H, W) with H, W >= 2; output probabilities of the same shape.
 

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tvseg.files import load_data_file
+from tvseg.core.files import load_data_file
+from tvseg.core.settings import TrainSettings, TVSettings, resolve_device
 from tvseg.layers import TVSoftmax
 from tvseg.models.segnet import SegNet
-from tvseg.settings import TrainSettings, TVSettings, resolve_device
 
 ARCHITECTURES = ("unet", "segnet")
 HEADS = ("softmax", "tv")

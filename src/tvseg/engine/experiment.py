@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.config import RunId, dataset_settings, plain_network, prepared_dir, run_files, seeds_for
+from tvseg.core.config import RunId, dataset_settings, plain_network, prepared_dir, run_files, seeds_for
+from tvseg.core.settings import PAPER_TV_KEYS, TrainSettings, TVSettings
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
-from tvseg.evaluate import Condition, expand_conditions
-from tvseg.settings import PAPER_TV_KEYS, TrainSettings, TVSettings
+from tvseg.engine.evaluate import Condition, expand_conditions
 
 
 def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
@@ -146,7 +146,7 @@ def evaluate_job(
     progress: bool = True,
 ) -> Path:
     """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
-    from tvseg.evaluate import Panels, evaluate_run, load_post_tv_choice
+    from tvseg.engine.evaluate import Panels, evaluate_run, load_post_tv_choice
 
     files = run_files(config, run, seed)
     evaluation = config["evaluation"]

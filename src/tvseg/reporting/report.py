@@ -16,15 +16,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from tvseg.files import write_atomic  # noqa: E402
-from tvseg.metrics import GROUND_TRUTH  # noqa: E402
-from tvseg.paper import (  # noqa: E402
+from tvseg.core.files import write_atomic  # noqa: E402
+from tvseg.core.paper import (  # noqa: E402
     DATASET_NAMES,
     METRIC_NAMES,
     PAPER_RESULTS,
     TABLE_COLUMNS,
     TABLES,
 )
+from tvseg.engine.metrics import GROUND_TRUTH  # noqa: E402
 
 NOT_RUN = "not run"
 NOT_RUN_WHY = {  # why a table or figure may have no results of ours, and how to fill it
@@ -73,7 +73,7 @@ def load_metrics(paths: list[Path]) -> pd.DataFrame:
 
 def learned_lambdas(logs: list[Path], initial: float) -> pd.DataFrame:
     """run, seed, method, initial and final lambda of each regularized run from runs/<run>/seed<k>/log.csv."""
-    from tvseg.config import RunId
+    from tvseg.core.config import RunId
 
     records = []
     for path in logs:
@@ -93,7 +93,7 @@ def learned_lambdas(logs: list[Path], initial: float) -> pd.DataFrame:
 def validation_curves(logs: list[Path]) -> pd.DataFrame:
     """run, seed, dataset, method, iteration, loss, val_miou, val_accuracy at each point of the
     validation curve of runs/<run>/seed<k>/log.csv (the rows holding val_miou)."""
-    from tvseg.config import RunId
+    from tvseg.core.config import RunId
 
     frames = []
     for path in logs:
@@ -399,7 +399,7 @@ def plot_qualitative(
     from matplotlib.patches import Patch
     from PIL import Image
 
-    from tvseg.evaluate import method_from_panel_kind
+    from tvseg.engine.evaluate import method_from_panel_kind
 
     rows = []
     for condition in conditions:

@@ -1,4 +1,4 @@
-"""Every training and evaluation job of a profile, one after another, without Snakemake.
+"""Every training and evaluation job of a profile, one after another or several at once, without Snakemake.
 
 For a GPU box that has PyTorch with CUDA but neither internet nor the workflow's tools:
 
@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tvseg.config import (
+from tvseg.core.config import (
     RunId,
     enabled_datasets,
     plain_network,
@@ -41,7 +41,7 @@ from tvseg.config import (
     runs_for,
     seeds_for,
 )
-from tvseg.files import write_atomic
+from tvseg.core.files import write_atomic
 
 RECORD = "gpu-run.json"
 OUTPUTS = "gpu-run-outputs.txt"
@@ -81,7 +81,7 @@ def requirements(job: Job, config: dict) -> list[Job]:
     """The jobs whose outputs ``job`` reads: an evaluation its training (and post-TV's choice
     where it evaluates post-TV at the validated lambda); post-TV's choice on a published
     validation split (``tune_split``) the trainings of the plain clean nets it scores."""
-    from tvseg.experiment import tuning_run, tuning_seeds, uses_tuned_post_tv
+    from tvseg.engine.experiment import tuning_run, tuning_seeds, uses_tuned_post_tv
 
     if job.kind == "train":
         return []
@@ -113,7 +113,7 @@ def planned_jobs(config: dict) -> list[Job]:
     """The workflow's training and evaluation jobs for ``config``, each after what it needs: post-TV's
     choices first, then seed by seed every run's training followed at once by its evaluation, so a
     run cut short (a time limit on the GPU box) leaves whole variants of the first seeds."""
-    from tvseg.experiment import uses_tuned_post_tv
+    from tvseg.engine.experiment import uses_tuned_post_tv
 
     runs = runs_for(config)
     jobs = [
@@ -129,9 +129,9 @@ def planned_jobs(config: dict) -> list[Job]:
 
 
 def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
-    """A job's projected seconds from ``estimate`` (:func:`tvseg.estimate.estimate_record`) with
+    """A job's projected seconds from ``estimate`` (:func:`tvseg.gpu.estimate.estimate_record`) with
     ``at_once`` jobs sharing the device (each slowed as the measured trainings at once were)."""
-    from tvseg.experiment import tuning_seeds
+    from tvseg.engine.experiment import tuning_seeds
 
     measured = {(m["dataset"], m["network"]): m for m in estimate["measured"]}
     slowdown = 1.0
@@ -193,14 +193,14 @@ def whole_seeds_within(jobs: list[Job], seconds: dict[Job, float], config: dict,
 
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
-    from tvseg.experiment import evaluate_job, train_settings, uses_tuned_post_tv
+    from tvseg.engine.experiment import evaluate_job, train_settings, uses_tuned_post_tv
 
     if job.kind == "tune":
-        from tvseg.tuning import tune_post_tv
+        from tvseg.engine.tuning import tune_post_tv
 
         tune_post_tv(config, job.dataset, post_tv_choice_path(config, job.dataset).parent, device, progress)
     elif job.kind == "train":
-        from tvseg.train import train
+        from tvseg.engine.train import train
 
         train(train_settings(config, job.run, job.seed), run_files(config, job.run, job.seed).folder, device, progress)
     else:
@@ -213,7 +213,7 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
 def device_name(device: str) -> str:
     import torch
 
-    from tvseg.settings import resolve_device
+    from tvseg.core.settings import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":
@@ -355,7 +355,7 @@ def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
     is unpacked there already; returns its configuration, reading data from there."""
     import yaml
 
-    from tvseg.bundle import CONFIG, MANIFEST, describe, unbundle, use_bundled_packages, verify
+    from tvseg.gpu.bundle import CONFIG, MANIFEST, describe, unbundle, use_bundled_packages, verify
 
     bundle_dir, work_dir = Path(bundle_dir), Path(work_dir)
     stamp = work_dir / "unpacked-from.json"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.paper import CONVERGED_NAMES, NETWORK_NAMES, TRAIN_DATA
+from tvseg.core.paper import CONVERGED_NAMES, NETWORK_NAMES, TRAIN_DATA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -260,7 +260,7 @@ class RunFiles:
 
     @property
     def lock(self) -> Path:
-        """Held by the one process training into the folder (tvseg.files.folder_lock)."""
+        """Held by the one process training into the folder (tvseg.core.files.folder_lock)."""
         return self.folder / ".train.lock"
 
     @property

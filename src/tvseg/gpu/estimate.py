@@ -14,7 +14,7 @@ published validation split, ``tune_split``: about one evaluation of the trained 
 
 ``--jobs N`` also trains the first network in N processes at once and measures how much longer
 an iteration takes when N share the device; the projection then gives the wall time of the
-profile's remaining jobs at N at a time (the runner's schedule, :func:`tvseg.gpu_run.schedule`).
+profile's remaining jobs at N at a time (the runner's schedule, :func:`tvseg.gpu.run.schedule`).
 ``--json`` writes the measurements for ``tvseg gpu-run --estimate`` (which seeds fit a budget).
 """
 
@@ -30,7 +30,16 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import REPO_ROOT, RunFiles, RunId, enabled_datasets, plain_network, prepared_dir, runs_for, seeds_for
+from tvseg.core.config import (
+    REPO_ROOT,
+    RunFiles,
+    RunId,
+    enabled_datasets,
+    plain_network,
+    prepared_dir,
+    runs_for,
+    seeds_for,
+)
 
 
 def _iteration_seconds(log_csv: Path, skip: int) -> float:
@@ -42,8 +51,8 @@ def _iteration_seconds(log_csv: Path, skip: int) -> float:
 def measure(config: dict, device: str, iterations: int = 8, eval_images: int = 2, progress: bool = False) -> dict:
     """Seconds per training iteration and per evaluated test image, per (dataset, network)."""
     from tvseg.datasets.prepare import read_manifest
-    from tvseg.experiment import train_settings
-    from tvseg.train import train
+    from tvseg.engine.experiment import train_settings
+    from tvseg.engine.train import train
 
     measured = {}
     with tempfile.TemporaryDirectory(prefix="tvseg-estimate-") as scratch:
@@ -70,7 +79,7 @@ def _timed_training(settings, folder: Path, device: str, threads: int, barrier) 
     """One of the trainings run at once: starts with the others, each iteration timed."""
     import torch
 
-    from tvseg.train import train
+    from tvseg.engine.train import train
 
     torch.set_num_threads(threads)
     barrier.wait()
@@ -84,7 +93,7 @@ def measure_at_once(config: dict, device: str, at_once: int, iterations: int = 8
 
     import torch
 
-    from tvseg.experiment import train_settings
+    from tvseg.engine.experiment import train_settings
 
     run = next(run for run in runs_for(config) if run.train_data == "clean")
     settings = replace(train_settings(config, run, 0), iterations=iterations, checkpoint_every=10**9)
@@ -108,8 +117,8 @@ def measure_at_once(config: dict, device: str, at_once: int, iterations: int = 8
 
 
 def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
-    from tvseg.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
-    from tvseg.experiment import conditions
+    from tvseg.engine.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
+    from tvseg.engine.experiment import conditions
 
     # the validated post-TV head costs what the fixed one does: the configured one stands in for it
     heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
@@ -170,7 +179,7 @@ def _duration(seconds: float) -> str:
 def estimate_record(config: dict, device: str = "auto", iterations: int = 8, eval_images: int = 2,
                     at_once: int = 1) -> dict:  # fmt: skip
     """What :func:`estimate` measures, as data (``tvseg estimate --json``; ``gpu-run --estimate``)."""
-    from tvseg.gpu_run import device_name
+    from tvseg.gpu.run import device_name
 
     measured = measure(config, device, iterations, eval_images)
     record = {
@@ -190,7 +199,7 @@ def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_image
              record: dict | None = None) -> str:  # fmt: skip
     """Measure on ``device`` (or take ``record``, :func:`estimate_record`'s) and return the
     projection as Markdown (the profile, then the paper's; the remaining jobs at N at once)."""
-    from tvseg.gpu_run import job_seconds, planned_jobs, schedule
+    from tvseg.gpu.run import job_seconds, planned_jobs, schedule
 
     record = record or estimate_record(config, device, iterations, eval_images)
     measured = {(m["dataset"], m["network"]): m for m in record["measured"]}

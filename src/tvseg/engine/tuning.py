@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.config import (
+from tvseg.core.config import (
     RunFiles,
     RunId,
     dataset_settings,
@@ -25,13 +25,13 @@ from tvseg.config import (
     run_dir_under,
     run_files,
 )
+from tvseg.core.files import write_atomic
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
-from tvseg.evaluate import Condition, evaluate_run
-from tvseg.experiment import train_settings, tuning_run, tuning_seeds
-from tvseg.files import write_atomic
+from tvseg.engine.evaluate import Condition, evaluate_run
+from tvseg.engine.experiment import train_settings, tuning_run, tuning_seeds
+from tvseg.engine.train import train
 from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
-from tvseg.train import train
 
 
 def _study_config(config: dict, dataset: str, lam: float, validation_count: int) -> dict:

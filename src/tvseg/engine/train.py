@@ -23,12 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tvseg.config import RunFiles
-from tvseg.datasets.inputs import to_device, to_input
-from tvseg.datasets.prepare import PreparedSplit
-from tvseg.datasets.specs import IGNORE_INDEX
-from tvseg.datasets.splits import validation_ids
-from tvseg.files import (
+from tvseg.core.config import RunFiles
+from tvseg.core.files import (
     DamagedFileError,
     disk_full_named,
     folder_lock,
@@ -36,11 +32,15 @@ from tvseg.files import (
     save_torch,
     write_atomic,
 )
+from tvseg.core.settings import TrainSettings, resolve_device
+from tvseg.datasets.inputs import to_device, to_input
+from tvseg.datasets.prepare import PreparedSplit
+from tvseg.datasets.specs import IGNORE_INDEX
+from tvseg.datasets.splits import validation_ids
+from tvseg.engine.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
+from tvseg.engine.metrics import confusion_matrix, scores
 from tvseg.layers import deferred_checks
-from tvseg.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
-from tvseg.metrics import confusion_matrix, scores
 from tvseg.models import build_model, parameter_groups
-from tvseg.settings import TrainSettings, resolve_device
 
 CLASS_WEIGHTS = {"camvid": CAMVID_CLASS_WEIGHTS, "sunrgbd": SUNRGBD_CLASS_WEIGHTS}
 LOG_FIELDS = ("iteration", "loss", "lam", "lr", "seconds", "gap")  # gap: the converged head's reached duality gap
@@ -344,7 +344,7 @@ def train(
     stop: threading.Event | None = None,
     check_every: int | None = None,
 ) -> Path:
-    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.config.RunFiles`: two
+    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.core.config.RunFiles`: two
     generations of checkpoints and the running log while it runs, the model and the log at the
     end). One process trains into a folder at a time (a second is refused, naming the first).
     ``stop``, when set (the CLI sets it when the workflow that started it dies), ends training

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import enabled_datasets, prepared_dir
+from tvseg.core.config import enabled_datasets, prepared_dir
+from tvseg.core.files import disk_full_named, write_atomic
 from tvseg.datasets.sources import sha256_of
-from tvseg.files import disk_full_named, write_atomic
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
@@ -269,7 +269,7 @@ def unbundle(bundle_dir: Path, prepared_root: Path, site_dir: Path | None = None
         use_bundled_packages(Path(site_dir))
 
     from tvseg.datasets.prepare import make_noisy_split
-    from tvseg.experiment import prepare_settings
+    from tvseg.engine.experiment import prepare_settings
 
     config = yaml.safe_load((bundle_dir / CONFIG).read_text())
     config["prepared_root"] = str(prepared_root)

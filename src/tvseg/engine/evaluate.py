@@ -26,14 +26,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from tvseg.config import RunId
+from tvseg.core.config import RunId
+from tvseg.core.files import folder_lock, write_atomic
+from tvseg.core.settings import TVSettings
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
-from tvseg.files import folder_lock, write_atomic
-from tvseg.metrics import GROUND_TRUTH, confusion_matrix, regularization_effect, scores
+from tvseg.engine.metrics import GROUND_TRUTH, confusion_matrix, regularization_effect, scores
 from tvseg.models import load_trained, tv_head
-from tvseg.settings import TVSettings
 
 CSV_FIELDS = (
     "run", "seed", "dataset", "architecture", "head", "train_data", "method",

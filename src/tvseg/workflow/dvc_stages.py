@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.config import (
+from tvseg.core.config import (
     dataset_results,
     load_config,
     post_tv_choice_path,
@@ -23,7 +23,7 @@ from tvseg.config import (
     runs_root,
     seeds_for,
 )
-from tvseg.paper import FIGURES, TABLES
+from tvseg.core.paper import FIGURES, TABLES
 
 
 def _has(tree: dict, dotted: str) -> bool:
@@ -81,13 +81,13 @@ DATA_DATASET_KEYS = ("size", "limit", "noisy_train", "split", "train_count")
 # The code each stage runs: a change to it re-runs the stage's Snakemake command.
 DATA_CODE = ["src/tvseg/datasets", "workflow/rules/download.smk", "workflow/rules/prepare.smk",
              "workflow/rules/noisy_split.smk"]  # fmt: skip
-TRAIN_CODE = ["src/tvseg/layers", "src/tvseg/models", "src/tvseg/settings.py", "src/tvseg/train.py",
-              "src/tvseg/losses.py", "workflow/rules/train.smk"]  # fmt: skip
+TRAIN_CODE = ["src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.py", "src/tvseg/engine/train.py",
+              "src/tvseg/engine/losses.py", "workflow/rules/train.smk"]  # fmt: skip
 # evaluation rebuilds the models and their heads (post-TV's too) and adds the noise itself
-EVALUATE_CODE = ["src/tvseg/datasets", "src/tvseg/layers", "src/tvseg/models", "src/tvseg/settings.py",
-                 "src/tvseg/evaluate.py", "src/tvseg/metrics.py", "src/tvseg/tuning.py",
+EVALUATE_CODE = ["src/tvseg/datasets", "src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.py",
+                 "src/tvseg/engine/evaluate.py", "src/tvseg/engine/metrics.py", "src/tvseg/engine/tuning.py",
                  "workflow/rules/evaluate.smk"]  # fmt: skip
-REPORT_CODE = ["src/tvseg/report.py", "src/tvseg/claims.py", "src/tvseg/reference/paper_results.csv",
+REPORT_CODE = ["src/tvseg/reporting/report.py", "src/tvseg/reporting/claims.py", "src/tvseg/core/reference/paper_results.csv",
                "workflow/rules/tables.smk", "workflow/rules/figures.smk", "workflow/report"]  # fmt: skip
 
 
@@ -135,7 +135,7 @@ def _train_stage(p: _Profile, dataset: str) -> dict:
         "deps": [p.prepared.as_posix()] + TRAIN_CODE,
         "params": p.params(keys),
         # persist: `dvc repro` never deletes a trained model or its log; a code change re-runs the
-        # stage's Snakemake command, which does not retrain finished runs (README, DVC section)
+        # stage's Snakemake command, which does not retrain finished runs (docs/dvc.md)
         "outs": [{path: {"persist": True}} for path in _paths(models + logs)],
     }
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tvseg.paper import DATASET_NAMES, TABLE_COLUMNS
-from tvseg.report import column_label, load_paper
+from tvseg.core.paper import DATASET_NAMES, TABLE_COLUMNS
+from tvseg.reporting.report import column_label, load_paper
 
 CONFIDENCE = 0.95
 NAMES = {"wbc": ("Unet", "RUnet"), "camvid": ("Segnet", "RSegnet"), "sunrgbd": ("Segnet", "RSegnet")}
