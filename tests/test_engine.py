@@ -214,16 +214,6 @@ def test_resuming_with_other_settings_is_refused(wbc_small, tmp_path):
         train(_settings(wbc_small, iterations=5, lr=0.5), tmp_path / "run", progress=False)
 
 
-@pytest.fixture
-def device_path(monkeypatch):
-    """A GPU's path on the CPU: the layer keeps lambda, step and its checks on the device."""
-    import tvseg.layers._fused as fused
-    import tvseg.layers._operators as operators
-
-    monkeypatch.setattr(operators, "READ_AT_ONCE", ())
-    monkeypatch.setattr(fused, "native_usable", lambda x: False)
-
-
 def test_a_training_step_reads_nothing_on_the_host(device_path, monkeypatch):
     # What would stall a GPU's stream from Python: a tensor turned into a bool, a number or a
     # list. The step (forward, loss, backward, update, the finite flag) and its pending row do none.

@@ -409,17 +409,6 @@ def test_the_backward_in_segments_is_the_whole_sweep_bit_for_bit(path, monkeypat
 
 
 # ---------- checks that wait on the device (deferred_checks) ----------
-@pytest.fixture
-def device_path(monkeypatch):
-    """The GPU's path on the CPU: lambda and step stay tensors and checks stay pending, as on a
-    device whose readings would make the host wait."""
-    import tvseg.layers._fused as fused
-    import tvseg.layers._operators as operators
-
-    monkeypatch.setattr(operators, "READ_AT_ONCE", ())
-    monkeypatch.setattr(fused, "native_usable", lambda x: False)
-
-
 def test_deferred_checks_hold_a_non_finite_input_until_read(device_path):
     from tvseg.layers import deferred_checks
 

@@ -277,6 +277,12 @@ class _PendingRows:
         self.rows: list[dict] = []
         self.started = time.perf_counter()
 
+    def start_iteration(self) -> None:
+        """The block's clock starts with its first iteration, so the time spent between blocks
+        (a checkpoint, a point of the validation curve) is no iteration's."""
+        if not self.rows:
+            self.started = time.perf_counter()
+
     def add(self, iteration: int, loss, weights_finite, lam, lr: float, gap) -> None:
         self.rows.append({"iteration": iteration, "loss": loss, "finite": weights_finite, "lam": lam, "lr": lr,
                           "gap": gap})  # fmt: skip
@@ -307,7 +313,7 @@ class _PendingRows:
                     break
             rows.append({"iteration": r["iteration"], "loss": f"{loss:.6g}", "lam": f"{lam:.6g}", "lr": f"{r['lr']:.6g}",
                          "seconds": f"{seconds:.4f}", "gap": "" if r["gap"] is None else f"{gap:.3g}"})  # fmt: skip
-        self.rows, self.started = [], time.perf_counter()
+        self.rows = []
         return rows, problem, where
 
 
@@ -408,6 +414,7 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
             bar.update(len(rows))
 
         for iteration in range(start, settings.iterations):
+            pending.start_iteration()
             factor = lr_factor(settings.lr_schedule, iteration, settings.iterations)
             for group, initial in zip(optimizer.param_groups, initial_lrs, strict=True):
                 group["lr"] = initial * factor

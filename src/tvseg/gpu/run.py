@@ -302,11 +302,11 @@ def _run_at_once(jobs, config, device, at_once: int, record: dict, started: floa
 
     context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
     threads = torch.get_num_threads()
-    waiting = [job for job in jobs if not job.done(config)]
-    for job in jobs:
-        if job.done(config):
-            say(f"{job}: done before, skipped")
     finished = {job for job in jobs if job.done(config)}
+    for job in jobs:
+        if job in finished:
+            say(f"{job}: done before, skipped")
+    waiting = [job for job in jobs if job not in finished]
     running: dict = {}  # sentinel -> (job, process, start)
     failed = None
     try:
