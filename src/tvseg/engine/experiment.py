@@ -83,7 +83,7 @@ def tv_settings(config: dict, run: RunId) -> TVSettings:
 
 def evaluation_grid(config: dict, dataset: str | None = None) -> dict:
     """The ``evaluation`` section as it applies to ``dataset``: its own ``datasets.<name>.evaluation``
-    (figure_sigmas, gaussian_readings, extra_conditions) over the shared one."""
+    (figure_sigmas, gaussian_readings, extra_conditions, batch) over the shared one."""
     own = dataset_settings(config, dataset).get("evaluation") if dataset else None
     return {**config["evaluation"], **(own or {})}
 
@@ -164,7 +164,7 @@ def evaluate_job(
         seed=seed,
         panels=panels,
         head_batch=evaluation["head_batch"],
-        network_batch=evaluation.get("batch", 1),
+        network_batch=evaluation_grid(config, run.dataset).get("batch", 1),
         device=device,
         progress=progress,
     )

@@ -29,7 +29,7 @@ from tvseg.core.files import write_atomic
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.engine.evaluate import Condition, evaluate_run
-from tvseg.engine.experiment import train_settings, tuning_run, tuning_seeds
+from tvseg.engine.experiment import evaluation_grid, train_settings, tuning_run, tuning_seeds
 from tvseg.engine.train import train
 from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
 
@@ -161,7 +161,7 @@ def _score_trained_on_split(
             run_files(config, run, seed).model, prepared_dir(config, dataset),
             out_dir / "scores" / f"seed{seed}.csv", conditions, noise_seed=config["evaluation"]["seed"],
             post_tv=candidates, run=str(run), seed=seed, device=device, split=split,
-            head_batch=config["evaluation"]["head_batch"], network_batch=config["evaluation"].get("batch", 1),
+            head_batch=config["evaluation"]["head_batch"], network_batch=evaluation_grid(config, dataset).get("batch", 1),
             progress=progress,
         )  # fmt: skip
         frames.append(pd.read_csv(csv))

@@ -118,7 +118,7 @@ def measure_at_once(config: dict, device: str, at_once: int, iterations: int = 8
 
 def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     from tvseg.engine.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
-    from tvseg.engine.experiment import conditions
+    from tvseg.engine.experiment import conditions, evaluation_grid
 
     # the validated post-TV head costs what the fixed one does: the configured one stands in for it
     heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
@@ -126,7 +126,7 @@ def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
         RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
         conditions(config, run.dataset), post_tv=heads if run.head == "softmax" else None, run=str(run),
         device=device, progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
-        network_batch=config["evaluation"].get("batch", 1),
+        network_batch=evaluation_grid(config, run.dataset).get("batch", 1),
     )  # fmt: skip
 
 
