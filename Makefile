@@ -9,7 +9,7 @@ PROFILE ?= profiles/cpu
 JOBS ?= 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env env-slurm test test-e2e test-all reproduce lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu render-gpu-partial gpu-session
+.PHONY: env env-slurm test test-e2e test-all reproduce verdict lambda-study pull benchmark lint bundle-gpu reproduce-gpu render-gpu estimate-gpu render-gpu-partial gpu-session
 
 env: $(VENV)/.installed
 
@@ -67,6 +67,10 @@ render-gpu-partial: env     ## here, with a cut run's evaluations copied back: T
 
 gpu-session:                ## on a lent GPU box, one call: CUDA tests, benchmark, estimate, then gpu-run within BUDGET seconds
 	BUNDLE=$(BUNDLE) JOBS=$(JOBS) OUT=$${OUT:-results/gpu/session} bash scripts/gpu_session.sh
+
+verdict: env               ## rewrite README.md's verdict block from the CPU profile's results (tvseg verdict)
+	$(BIN)/python -m tvseg.cli verdict --metrics results/cpu/metrics.csv --readme README.md \
+		--config config.yaml --config profiles/cpu/tvseg.yaml
 
 lambda-study: env           ## lambda's scale on a WBC validation split carved from the training set (~30 min)
 	$(BIN)/python -m tvseg.cli lambda-study --config config.yaml --config $(PROFILE)/tvseg.yaml \

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tvseg.reporting.claims import Interval, claims_report, verdict_of_all
+from tvseg.reporting.claims import Evidence, Interval, claims_report, holm, verdict_of_all
 from tvseg.reporting.report import TABLE_COLUMNS
 
 
@@ -30,7 +30,7 @@ def test_claims_are_judged_from_paired_differences():
     report = claims_report(_metrics(regularized_gain=0.5))
     assert "| (1) RUnet1 loses less mIoU than Unet1" in report
     # 0.5 * 0.09 * 100 on every seed: a zero-width interval above 0; the paper's loss difference beside it
-    assert "+4.50 mIoU [+4.50, +4.50] (3 seeds) | +6.17 | holds |" in report
+    assert "+4.50 mIoU [+4.50, +4.50] (3 seeds) | +6.17 | 0 | holds | **holds** |" in report
     assert "interval above 0 at 8 of 8 conditions" in report
     assert "(3a) noisy training shrinks" in report and "+9.00 mIoU" in report
     assert "lambda chosen on validation" not in report  # no tuned post-TV rows in these metrics
@@ -39,12 +39,12 @@ def test_claims_are_judged_from_paired_differences():
 def test_the_paper_column_is_its_loss_difference_not_its_gap():
     report = claims_report(_metrics(regularized_gain=0.5))
     # Table 1: (89.79 - 67.67) - (90.15 - 74.20) = 6.17 (the absolute gap at 0.09 would be 6.53)
-    assert "| +6.17 | holds |" in report
+    assert "| +6.17 | 0 | holds | **holds** |" in report
 
 
 def test_a_claim_that_fails_is_reported_as_failing():
     report = claims_report(_metrics(regularized_gain=-0.2))
-    assert "-1.80 mIoU [-1.80, -1.80] (3 seeds) | +6.17 | fails |" in report
+    assert "-1.80 mIoU [-1.80, -1.80] (3 seeds) | +6.17 | 0 | fails | **fails** |" in report
 
 
 def test_an_interval_that_spans_zero_is_undecided():
@@ -53,7 +53,7 @@ def test_an_interval_that_spans_zero_is_undecided():
     metrics.loc[noisy_seed, "value"] += metrics.loc[noisy_seed, "seed"].map({0: 3.0, 1: -2.0, 2: 0.5})
     report = claims_report(metrics)
     line = next(x for x in report.splitlines() if x.startswith("| (1) RUnet1"))
-    assert line.endswith("| undecided |")
+    assert line.endswith("| undecided | **undecided** |")
     assert "+0.50 mIoU [" in line
 
 
@@ -92,7 +92,7 @@ def test_the_converged_extra_is_compared_with_one_iteration_training():
         if x.startswith("| (extra) RUnet*1 (converged layer) beats RUnet1") and "0.09" in x
     )
     # mean 2, sd 1, 3 seeds: half width t(0.975, 2) / sqrt(3) = 4.303 / 1.732 = 2.48
-    assert "+2.00 mIoU [-0.48, +4.48] (3 seeds)" in line and line.endswith("| undecided |")
+    assert "+2.00 mIoU [-0.48, +4.48] (3 seeds)" in line and line.endswith("| undecided | **undecided** |")
     assert "RUnet*2 (converged layer) beats RUnet2" in report
 
 
@@ -111,3 +111,40 @@ def test_seed_spread_compares_recipes_side_by_side():
     # RUnet1 at gaussian 0.09: 90 - 18 + 4.5 + 0.1 * seed; sd over seeds 0.1 (steady), 3.1 (wobbly)
     assert "76.60 ± 0.10" in rows["steady"] and "± 3.10" in rows["wobbly"]
     assert "| 3 |" in rows["steady"]
+
+
+def test_the_p_value_is_the_paired_t_tests():
+    diff = pd.Series([1.0, 2.0, 4.0, 3.0, 5.0])
+    # mean 3, sd sqrt(2.5), t = 3 / (sqrt(2.5) / sqrt(5)) = 4.243 on 4 degrees of freedom
+    assert Interval.of(diff).p == pytest.approx(0.013236, abs=1e-5)
+    assert np.isnan(Interval.of(pd.Series([2.0])).p)
+
+
+def test_holm_decides_against_the_family_not_each_claim_alone():
+    # p 0.01, 0.02, 0.04: each alone below 0.05; Holm compares 0.01*3, 0.02*2, then 0.04*1
+    assert holm([Evidence(0.01, 1), Evidence(0.02, -1), Evidence(0.04, 1)]) == ["holds", "fails", "holds"]
+    # p 0.03 twice: 0.06 adjusted, so neither survives, though each alone would
+    assert holm([Evidence(0.03, 1), Evidence(0.03, 1)]) == ["undecided", "undecided"]
+    # step-down: once one is kept, every larger p is kept too; a missing p is undecided
+    assert holm([Evidence(0.001, 1), Evidence(0.2, 1), Evidence(0.01, 1), Evidence(float("nan"), 1)]) == [
+        "holds", "undecided", "holds", "undecided",
+    ]  # fmt: skip
+
+
+def test_a_claim_at_every_condition_takes_the_largest_p_or_a_reversal():
+    up = Interval.of(pd.Series([1.0, 2.0, 4.0, 3.0, 5.0]))
+    up_weak = Interval.of(pd.Series([1.0, -2.0, 4.0, 3.0, 5.0]))
+    down = Interval.of(-pd.Series([1.0, 2.0, 4.0, 3.0, 5.0]))
+    assert Evidence.of_all([up, up_weak]) == Evidence(max(up.p, up_weak.p), 1)
+    assert Evidence.of_all([up, down]) == Evidence(min(1.0, down.p * 2), -1)
+
+
+def test_a_claim_that_holds_alone_can_be_undecided_family_wise():
+    metrics = _metrics(regularized_gain=0.0)
+    gaussian = (metrics["method"] == "RUnet1") & (metrics["metric"] == "miou") & (metrics["condition"] == "gaussian")
+    # claim 1's paired differences 0.8, 1.0, 1.5 at 0.09: alone above 0 (p 0.034); nine other claims beside it
+    metrics.loc[gaussian & np.isclose(metrics["level"], 0.09), "value"] += metrics.loc[
+        gaussian & np.isclose(metrics["level"], 0.09), "seed"
+    ].map({0: 0.8, 1: 1.0, 2: 1.5})
+    line = next(x for x in claims_report(metrics).splitlines() if x.startswith("| (1) RUnet1"))
+    assert line.endswith("| holds | **undecided** |"), line

@@ -657,3 +657,49 @@ def test_a_full_disk_is_named_and_leaves_no_partial_file(wbc_small, tmp_path, mo
     monkeypatch.undo()
     assert torch.load(folder / "checkpoint.pt", weights_only=True)["iteration"] == 4
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp") or p.name == "checkpoint.new.pt"]
+
+
+def test_a_model_evaluated_as_another_run_or_on_other_classes_is_refused(wbc_small, tmp_path):
+    import json
+    import shutil
+
+    train(_settings(wbc_small, head="softmax", iterations=2), tmp_path / "run", progress=False)
+    model = tmp_path / "run" / "model.pt"
+    post_tv = {"": {"lam": 1.0, "step": 0.25, "iters": 2}}
+    conditions = [Condition("clean", 0.0)]
+    out = tmp_path / "x.csv"
+    with pytest.raises(ValueError, match=r"run segnet_camvid_clean is a camvid run, .* holds wbc"):
+        evaluate_run(model, wbc_small, out, conditions, run="segnet_camvid_clean", post_tv=post_tv, progress=False)
+    with pytest.raises(ValueError, match=r"run runet_wbc_clean has a tv head, the model a softmax head"):
+        evaluate_run(model, wbc_small, out, conditions, run="runet_wbc_clean", post_tv=post_tv, progress=False)
+    with pytest.raises(ValueError, match=r"run unet_wbc_noisy is trained on noisy data, the model on clean"):
+        evaluate_run(model, wbc_small, out, conditions, run="unet_wbc_noisy", post_tv=post_tv, progress=False)
+    eleven = tmp_path / "eleven"
+    shutil.copytree(wbc_small, eleven)
+    manifest = json.loads((eleven / "manifest.json").read_text())
+    manifest["classes"] = [f"class{i}" for i in range(11)]
+    (eleven / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=rf"{model} does not fit .* predicts 3 classes, .*eleven has 11"):
+        evaluate_run(model, eleven, out, conditions, run="unet_wbc_clean", post_tv=post_tv, progress=False)
+    assert not out.exists()
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from tvseg import cli
+    from tvseg.core import files
+
+    source = tmp_path / "evaluation.csv"
+    source.write_text("run,seed,value\nx,0,1.0\n")
+    out = tmp_path / "collected" / "metrics.csv"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)
+    assert cli.main(["collect", str(source), "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error, error
+    assert f"no space left on device while writing {out}" in error
+    assert list(out.parent.iterdir()) == []  # neither the file nor its temporary

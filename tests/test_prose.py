@@ -54,3 +54,27 @@ def test_the_check_catches_a_number_typed_by_hand():
     assert _unsupported("claim 1: +2.58 within [-18.51, +23.67]", corpus) == []
     assert _unsupported("claim 1: +2.6 (rounded by hand)", corpus) == ["+2.6"]
     assert _unsupported("```\nlr 1.0e-2 in code\n```", corpus) == []
+
+
+def test_the_readme_verdict_block_is_what_the_results_render_now():
+    import pandas as pd
+
+    from tvseg.core.config import load_config
+    from tvseg.reporting.verdict import block_of, verdict_for_config
+
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles" / "cpu" / "tvseg.yaml")
+    metrics = pd.read_csv(ROOT / config["results_dir"] / "metrics.csv")
+    rendered = verdict_for_config(metrics, config)
+    assert block_of((ROOT / "README.md").read_text()) == rendered, (
+        "README.md's verdict differs from the results: run `make verdict` (tvseg verdict --readme README.md)"
+    )
+
+
+def test_a_digit_changed_by_hand_in_the_verdict_block_fails():
+    from tvseg.reporting.verdict import BEGIN, END, block_of, replace_block
+
+    readme = f"intro\n{BEGIN}\nclaim +1.01 [-2.77, +4.78], 5 seeds\n{END}\n"
+    assert block_of(readme) == "claim +1.01 [-2.77, +4.78], 5 seeds\n"
+    edited = readme.replace("5 seeds", "6 seeds")
+    assert block_of(edited) != block_of(readme)
+    assert block_of(replace_block(edited, "new\n")) == "new\n"

@@ -41,7 +41,7 @@ def test_re_tables_end_with_the_ground_truths_re(tmp_path):
     truth = [line for line in lines if line.startswith("|") and "ground truth" in line]
     assert len(truth) == 1 and truth[0].startswith("| RE ") and "| ours " in truth[0]
     assert truth[0].count("1.25") == len(TABLE_COLUMNS) and "±" not in truth[0]
-    assert "over 2 seed(s)" in lines[0]  # the reference rows do not count as seeds
+    assert "over 2 seeds" in lines[0]  # the reference rows do not count as seeds
 
 
 def test_figures_render_byte_identical_and_without_our_data(tmp_path):
@@ -88,7 +88,7 @@ def test_a_table_says_what_ran_and_which_reading_a_dataset_kept(tmp_path):
     metrics = _wbc_metrics()  # gaussian conditions under the variance reading alone
     render_table(metrics, 1, "std", tmp_path / "table1_std", note="an smp Unet on resnet18, 96x96")
     title = (tmp_path / "table1_std.md").read_text().splitlines()[0]
-    assert "Ours (an smp Unet on resnet18, 96x96): mean ± std over 2 seed(s)" in title
+    assert "Ours (an smp Unet on resnet18, 96x96): mean [lowest, highest] over 2 seeds" in title
     assert "evaluated with sigma read as variance only" in title
     render_table(metrics, 1, "variance", tmp_path / "table1_variance")
     assert "only" not in (tmp_path / "table1_variance.md").read_text().splitlines()[0]
@@ -116,3 +116,20 @@ def test_validation_curves_are_read_from_the_logs_and_plotted(tmp_path):
 
     with pytest.raises(ValueError, match="no validation curve"):
         validation_curves(sorted((tmp_path / "runs").glob("*/*/log.csv")))
+
+
+def test_few_seeds_show_their_range_and_no_row_is_empty(tmp_path):
+    metrics = _wbc_metrics()
+    post = metrics[metrics["method"] == "Unet1"].assign(method="Unet1+postTV")
+    render_table(pd.concat([metrics, post], ignore_index=True), 1, "variance", tmp_path / "t")
+    lines = [line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| mIoU")]
+    # seeds 0 and 1 at clean: Unet1 80 and 81
+    assert any("| Unet1 " in line and "| ours " in line and "80.50 [80.00, 81.00]" in line for line in lines)
+    for line in (tmp_path / "t.md").read_text().splitlines()[4:]:
+        cells = [c.strip() for c in line.strip("|").split("|")][3:]
+        assert any(cells), f"an empty row: {line}"
+    assert not [line for line in lines if "Unet1+postTV" in line and "ours - paper" in line]
+    many = pd.concat([metrics.assign(seed=metrics["seed"] + 2 * k) for k in range(2)], ignore_index=True)
+    render_table(many, 1, "variance", tmp_path / "four")
+    text = (tmp_path / "four.md").read_text()
+    assert "mean ± standard deviation over 4 seeds" in text.splitlines()[0] and "80.50 ± 0.58" in text

@@ -97,8 +97,22 @@ def cmd_curve_figure(args) -> None:
 
     from tvseg.reporting.report import plot_validation_curves
 
-    plot_validation_curves(pd.read_csv(args.curves), args.dataset, Path(args.png), note=_recipe_note(args))
+    plot_validation_curves(
+        pd.read_csv(args.curves), args.dataset, Path(args.png), note=_recipe_note(args), schedule=_schedule_note(args)
+    )
     print(f"wrote {args.png}")
+
+
+def _schedule_note(args) -> str | None:
+    """The learning-rate schedule's end for ``args.dataset``, where a configuration is given."""
+    if not args.config:
+        return None
+    from tvseg.core.config import dataset_settings
+
+    settings = dataset_settings(load_config(*args.config), args.dataset)
+    if settings.get("lr_schedule", "constant") == "constant":
+        return f"a constant learning rate, {settings['iterations']} iterations"
+    return f"{settings['lr_schedule']} learning rate, 0 at iteration {settings['iterations']}"
 
 
 def _recipe_note(args) -> str | None:
@@ -157,6 +171,35 @@ def cmd_claims(args) -> None:
     if args.html:
         write_atomic(Path(args.html), markdown_html(text, "The paper's claims"))
     print(f"wrote {args.out}")
+
+
+def cmd_per_class(args) -> None:
+    import pandas as pd
+
+    from tvseg.reporting.report import per_class_markdown
+
+    config = load_config(*(args.config or []))
+    text = per_class_markdown(
+        pd.read_csv(args.metrics), args.dataset, config["noise"]["gaussian_reading"], _recipe_note(args)
+    )
+    write_atomic(Path(args.out), text)
+    print(f"wrote {args.out}")
+
+
+def cmd_verdict(args) -> None:
+    import pandas as pd
+
+    from tvseg.reporting.verdict import replace_block, verdict_for_config
+
+    block = verdict_for_config(pd.read_csv(args.metrics), load_config(*args.config))
+    if args.out:
+        write_atomic(Path(args.out), block)
+        print(f"wrote {args.out}")
+    for readme in args.readme or []:
+        write_atomic(Path(readme), replace_block(Path(readme).read_text(), block))
+        print(f"rewrote the verdict block of {readme}")
+    if not args.out and not args.readme:
+        print(block, end="")
 
 
 def cmd_spread(args) -> None:
@@ -458,6 +501,20 @@ def _add_result_commands(commands) -> None:
     claims.add_argument("--html", help="also write the claims as an HTML page (for the report)")
     claims.set_defaults(func=cmd_claims)
 
+    per_class = _command(commands, "per-class", "each class's IoU per method, clean and at gaussian 0.09 (Markdown)")
+    per_class.add_argument("--metrics", required=True)
+    per_class.add_argument("--dataset", required=True, choices=DATASETS)
+    per_class.add_argument("--out", required=True, help="Markdown file")
+    _add_config(per_class)
+    per_class.set_defaults(func=cmd_per_class)
+
+    verdict = _command(commands, "verdict", "the README's verdict from the metrics and the profile (Markdown)")
+    verdict.add_argument("--metrics", required=True)
+    verdict.add_argument("--out", help="Markdown file (default: print)")
+    verdict.add_argument("--readme", action="append", help="rewrite the verdict block of this file; repeat for more")
+    _add_config(verdict)
+    verdict.set_defaults(func=cmd_verdict)
+
     spread = _command(commands, "spread", "the seeds' spread under each training recipe (Markdown)")
     spread.add_argument("--metrics", nargs="+", required=True, metavar="LABEL=PATH", help="metrics.csv per recipe")
     spread.add_argument("--dataset", default="wbc", choices=DATASETS)
@@ -533,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as error:
+    except (ConfigError, OSError, ValueError, RuntimeError) as error:  # OSError: a full disk, a refused write...
         print(f"tvseg {args.command}: error: {error}", file=sys.stderr)
         return 1
     return 0

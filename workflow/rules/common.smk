@@ -260,6 +260,7 @@ def final_outputs():
         RESULTS / "summary.json",
         RESULTS / "claims.md",
         RESULTS / "claims.html",
+        RESULTS / "verdict.md",
         RESULTS / "lambdas.csv",
     ]
     for number in TABLES:
@@ -278,6 +279,7 @@ def final_outputs():
             RESULTS / "figures" / f"panels_{dataset}_{data}.png"
             for data in ("clean", "noisy")
         ]
+        outputs.append(RESULTS / "tables" / f"per_class_{dataset}.md")
     for dataset in datasets_with_curves():
         outputs.append(RESULTS / "figures" / f"curves_{dataset}.png")
     return outputs

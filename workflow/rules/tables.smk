@@ -59,3 +59,35 @@ rule check_claims:
         tvseg=TVSEG,
     shell:
         "{params.tvseg} claims --metrics {input.metrics} --out {output.md} --html {output.html} > {log} 2>&1"
+
+
+rule render_verdict:
+    input:
+        metrics=RESULTS / "metrics.csv",
+    output:
+        RESULTS / "verdict.md",
+    log:
+        RESULTS / "logs" / "render_verdict.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        # the README's verdict block is this file (make verdict copies it in; tests/test_prose.py compares)
+        "{params.tvseg} verdict --metrics {input.metrics} --out {output} --config $TVSEG_CONFIG > {log} 2>&1"
+
+
+rule render_per_class_table:
+    input:
+        metrics=RESULTS / "metrics.csv",
+    output:
+        RESULTS / "tables" / "per_class_{dataset}.md",
+    log:
+        RESULTS / "logs" / "render_per_class_table/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} per-class --metrics {input.metrics} --dataset {wildcards.dataset} --out {output} "
+        "--config $TVSEG_CONFIG > {log} 2>&1"

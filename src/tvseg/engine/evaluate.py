@@ -136,6 +136,7 @@ def _evaluate_into(
     run_id = RunId.parse(run) if run else None
     torch_device = next(model.parameters()).device
     images = PreparedSplit(Path(data_dir), split)
+    _refuse_a_mismatch(model_path, settings, run_id, images.manifest, data_dir)
     paper_name = run_id.paper_name if run_id else settings.architecture
     heads = {paper_name: model.head}
     if settings.head == "softmax":
@@ -170,6 +171,27 @@ def _evaluate_into(
             rows.append({**common, "method": GROUND_TRUTH, "metric": "re", "value": float(np.mean(truth_roughness))})
     bar.close()
     return _write_rows(rows, Path(out_csv))
+
+
+def _refuse_a_mismatch(model_path, settings, run_id: RunId | None, manifest: dict, data_dir) -> None:
+    """A model evaluated as a run it is not, or on data of other classes, is refused naming both:
+    its numbers would be meaningless, not wrong-looking."""
+    classes = manifest["classes"]
+    problems = []
+    if settings.num_classes != len(classes):
+        problems.append(
+            f"it predicts {settings.num_classes} classes, {data_dir} has {len(classes)} ({manifest['dataset']})"
+        )
+    if run_id is not None:
+        if run_id.dataset != manifest["dataset"]:
+            problems.append(f"run {run_id} is a {run_id.dataset} run, {data_dir} holds {manifest['dataset']}")
+        if run_id.head != settings.head:
+            problems.append(f"run {run_id} has a {run_id.head} head, the model a {settings.head} head")
+        trained_on = "noisy" if settings.split == "train_noisy" else "clean"
+        if run_id.train_data != trained_on:
+            problems.append(f"run {run_id} is trained on {run_id.train_data} data, the model on {trained_on} data")
+    if problems:
+        raise ValueError(f"{model_path} does not fit this evaluation: " + "; ".join(problems))
 
 
 def _run_condition(

@@ -4,11 +4,18 @@ Plain and regularized networks of one seed start from identical weights, so each
 difference taken per seed (positive means the claim holds on that seed). Its mean gets a 95 %
 Student-t interval over seeds, ``mean ± t(0.975, n-1) * sd / sqrt(n)``: with the handful of
 seeds a CPU budget allows, the t interval is the standard choice for a paired mean (a bootstrap
-over 5 values cannot reach 95 % coverage). The verdict follows the interval alone:
+over 5 values cannot reach 95 % coverage). Each claim alone is judged by its interval:
 
 * **holds**: the whole interval is above 0;
 * **fails**: the whole interval is below 0;
 * **undecided**: it spans 0, or there is one seed and so no interval.
+
+About ten claims are tested per dataset and reading of sigma, so the verdict that counts is
+family-wise: Holm's step-down correction over the claims of one section (one dataset, one
+reading) of the same t test's two-sided p-values keeps the chance of any false verdict in the
+section at 5 %. A claim made at every condition (claim 2) is an intersection-union test: it
+holds when it holds at each condition, so its p-value is the largest of theirs; it fails when it
+fails at any, judged Bonferroni-corrected over its conditions.
 
 Beside ours stands the same statistic computed from the paper's Tables 1-6 (for claim 1 the
 paper's loss difference, not its absolute gap), so like is compared with like.
@@ -33,12 +40,14 @@ TABLE_OF = {("wbc", 1): 1, ("wbc", 2): 2, ("camvid", 1): 3, ("camvid", 2): 4, ("
 
 @dataclass(frozen=True)
 class Interval:
-    """Mean of a paired difference over seeds with its 95 % t interval (NaN bounds with one seed)."""
+    """Mean of a paired difference over seeds with its 95 % t interval and the two-sided p-value of
+    the same t test against 0 (NaN bounds and p with one seed)."""
 
     mean: float
     low: float
     high: float
     seeds: int
+    p: float = float("nan")
 
     @classmethod
     def of(cls, diff: pd.Series) -> Interval:
@@ -49,8 +58,13 @@ class Interval:
         mean = float(values.mean())
         if n == 1:
             return cls(mean, float("nan"), float("nan"), 1)
-        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
-        return cls(mean, mean - half, mean + half, n)
+        error = float(values.std(ddof=1) / np.sqrt(n))
+        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * error
+        if error == 0:  # every seed the same difference: certain, unless that difference is 0
+            p = 1.0 if mean == 0 else 0.0
+        else:
+            p = float(2 * stats.t.sf(abs(mean) / error, n - 1))
+        return cls(mean, mean - half, mean + half, n, p)
 
     @property
     def verdict(self) -> str:
@@ -67,6 +81,51 @@ class Interval:
             return "no data"
         interval = f" [{self.low:+.2f}, {self.high:+.2f}]" if self.seeds > 1 else ""
         return f"{self.mean:+.2f}{unit}{interval} ({self.seeds} seed{'s' if self.seeds != 1 else ''})"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a claim's row is judged by family-wise: a p-value and the direction it points
+    (+1: the claim holds, -1: it fails; NaN p with one seed)."""
+
+    p: float
+    sign: int
+
+    @classmethod
+    def of(cls, interval: Interval) -> Evidence:
+        return cls(interval.p, 1 if interval.mean > 0 else -1)
+
+    @classmethod
+    def of_all(cls, intervals: list[Interval]) -> Evidence:
+        """A claim made at every condition: holds when it holds at each (intersection-union:
+        the largest p), fails when it fails at any (the smallest p of a reversed condition,
+        Bonferroni-corrected over the conditions)."""
+        ps = [i.p for i in intervals]
+        if not intervals or any(np.isnan(p) for p in ps):
+            return cls(float("nan"), 1)
+        reversed_ps = [i.p for i in intervals if i.mean <= 0]
+        if not reversed_ps:
+            return cls(max(ps), 1)
+        return cls(min(1.0, min(reversed_ps) * len(intervals)), -1)
+
+
+def holm(tests: list[Evidence], alpha: float = 1 - CONFIDENCE) -> list[str]:
+    """Holm's step-down verdicts for a family of tests: holds/fails where the adjusted p-value is
+    below ``alpha`` (by each test's direction), else undecided (also where a p-value is missing)."""
+    ps = np.array([t.p for t in tests], dtype=float)
+    valid = np.flatnonzero(~np.isnan(ps))
+    adjusted = np.full(len(tests), np.nan)
+    running = 0.0
+    for rank, index in enumerate(valid[np.argsort(ps[valid], kind="stable")]):
+        running = max(running, min(1.0, (len(valid) - rank) * ps[index]))
+        adjusted[index] = running
+    verdicts = []
+    for test, p in zip(tests, adjusted, strict=True):
+        if np.isnan(p) or p >= alpha:
+            verdicts.append("undecided")
+        else:
+            verdicts.append("holds" if test.sign > 0 else "fails")
+    return verdicts
 
 
 def verdict_of_all(intervals: list[Interval]) -> str:
@@ -131,120 +190,159 @@ class _Judge:
         return self.theirs(index, method, "miou", "clean", 0.0) - self.theirs(index, method, "miou", *STRONGEST)
 
 
-def _row(claim: str, train: str, ours: str, paper: str, verdict: str) -> str:
-    return f"| {claim} | {train} | {ours} | {paper} | {verdict} |"
+@dataclass(frozen=True)
+class Row:
+    """One claim of a section: what it says, our difference, the paper's, and how it is judged."""
+
+    claim: str
+    train: str
+    ours: str
+    paper: str
+    alone: str
+    test: Evidence
+
+
+def judged_rows(
+    metrics: pd.DataFrame, dataset: str, reading: str, paper: pd.DataFrame | None = None
+) -> list[tuple[Row, str]]:
+    """Every claim of one section (dataset, reading of sigma) with its family-wise verdict (Holm)."""
+    judge = _Judge(metrics, load_paper() if paper is None else paper, dataset, reading)
+    plain, regularized = NAMES[dataset]
+    strongest = column_label(*STRONGEST)
+    rows: list[Row] = []
+    for index, train in ((1, "clean"), (2, "noisy")):
+        p, r = f"{plain}{index}", f"{regularized}{index}"
+        if judge.has(p) and judge.has(r):
+            rows += _training_rows(judge, index, train, p, r, strongest)
+    rows += _noisy_training_rows(judge, plain, regularized, strongest)
+    rows += _converged_rows(judge, regularized)
+    return list(zip(rows, holm([row.test for row in rows]), strict=True))
 
 
 def claims_markdown(metrics: pd.DataFrame, dataset: str, reading: str, paper: pd.DataFrame | None = None) -> str:
-    judge = _Judge(metrics, load_paper() if paper is None else paper, dataset, reading)
-    plain, regularized = NAMES[dataset]
+    judged = judged_rows(metrics, dataset, reading, paper)
     sigma = "standard deviation" if reading == "std" else "variance"
-    strongest = column_label(*STRONGEST)
-    lines = [f"### {DATASET_NAMES[dataset]}: sigma read as a {sigma}", ""]
+    seeds = metrics.loc[metrics["dataset"] == dataset, "seed"].nunique()
+    lines = [f"### {DATASET_NAMES[dataset]}: sigma read as a {sigma}", "", coverage(seeds, len(judged)), ""]
     lines += [
-        "| claim | training data | ours: mean [95 % CI] | paper | verdict |",
-        "|---|---|---|---|---|",
-    ]
-    for index, train in ((1, "clean"), (2, "noisy")):
-        p, r = f"{plain}{index}", f"{regularized}{index}"
-        if not (judge.has(p) and judge.has(r)):
-            continue
-        gap = Interval.of(judge.loss(p) - judge.loss(r))
+        f"| claim | training data | ours: mean [95 % CI] | paper | p | 95 % CI alone | verdict (Holm, {len(judged)} claims) |",
+        "|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for row, verdict in judged:
+        p_text = "—" if np.isnan(row.test.p) else f"{row.test.p:.2g}"
         lines.append(
-            _row(
-                f"(1) {r} loses less mIoU than {p} from clean to {strongest} ({p}'s loss minus {r}'s)",
-                train,
-                gap.text(" mIoU"),
-                _fmt(judge.paper_loss(index, p) - judge.paper_loss(index, r)),
-                gap.verdict,
-            )  # fmt: skip
+            f"| {row.claim} | {row.train} | {row.ours} | {row.paper} | {p_text} | {row.alone} | **{verdict}** |"
         )
-        re_gaps = [
-            Interval.of(judge.ours(p, "re", c, lv) - judge.ours(r, "re", c, lv)) for c, lv in TABLE_COLUMNS
-        ]  # fmt: skip
-        paper_re = [
-            judge.theirs(index, p, "re", c, lv) - judge.theirs(index, r, "re", c, lv) for c, lv in TABLE_COLUMNS
-        ]
-        at = int(np.argmin([i.low if i.seeds > 1 else i.mean for i in re_gaps]))
-        held = sum(i.verdict == "holds" for i in re_gaps)
-        paper_held = sum(value > 0 for value in paper_re if not np.isnan(value))
-        lines.append(
-            _row(
-                f"(2) RE of {r} is lower than {p}'s at every condition ({p}'s RE minus {r}'s)",
-                train,
-                f"interval above 0 at {held} of {len(re_gaps)} conditions; least sure at "
-                f"{column_label(*TABLE_COLUMNS[at])}: {re_gaps[at].text()}",
-                f"lower at {paper_held} of {len(paper_re)}" if paper_held else "—",
-                verdict_of_all(re_gaps),
-            )  # fmt: skip
-        )
-        for post, label in ((f"{p}+postTV", "fixed lambda"), (f"{p}+postTV-val", "lambda chosen on validation")):
-            if not judge.has(post):
-                continue
-            ahead = Interval.of(judge.ours(r, "miou", *STRONGEST) - judge.ours(post, "miou", *STRONGEST))
-            lines.append(
-                _row(
-                    f"(4) the trained {r} beats post-TV on {p} ({label}) in mIoU at {strongest} ({r} minus {post})",
-                    train,
-                    ahead.text(" mIoU"),
-                    "— (shown only in its figures)",
-                    ahead.verdict,
-                )  # fmt: skip
-            )
-    lines += _noisy_training_lines(judge, plain, regularized, strongest)
-    lines += _converged_lines(judge, regularized)
     return "\n".join(lines) + "\n"
 
 
-def _noisy_training_lines(judge: _Judge, plain: str, regularized: str, strongest: str) -> list[str]:
+def coverage(seeds: int, claims: int) -> str:
+    """What a section's intervals and p-values cover."""
+    return (
+        f"Intervals and p-values cover the spread over {seeds} training seed{'s' * (seeds != 1)} "
+        f"(initialisation, batch order, augmentation) on one fixed test set and one draw of the test noise "
+        f"(evaluation.seed); they do not cover the sampling of the test images nor other noise draws. "
+        f"The verdict is family-wise over the {claims} claims of this section."
+    )
+
+
+def _training_rows(judge: _Judge, index: int, train: str, p: str, r: str, strongest: str) -> list[Row]:
+    gap = Interval.of(judge.loss(p) - judge.loss(r))
+    rows = [
+        Row(
+            f"(1) {r} loses less mIoU than {p} from clean to {strongest} ({p}'s loss minus {r}'s)",
+            train,
+            gap.text(" mIoU"),
+            _fmt(judge.paper_loss(index, p) - judge.paper_loss(index, r)),
+            gap.verdict,
+            Evidence.of(gap),
+        )  # fmt: skip
+    ]
+    re_gaps = [Interval.of(judge.ours(p, "re", c, lv) - judge.ours(r, "re", c, lv)) for c, lv in TABLE_COLUMNS]
+    paper_re = [judge.theirs(index, p, "re", c, lv) - judge.theirs(index, r, "re", c, lv) for c, lv in TABLE_COLUMNS]
+    at = int(np.argmin([i.low if i.seeds > 1 else i.mean for i in re_gaps]))
+    held = sum(i.verdict == "holds" for i in re_gaps)
+    paper_held = sum(value > 0 for value in paper_re if not np.isnan(value))
+    rows.append(
+        Row(
+            f"(2) RE of {r} is lower than {p}'s at every condition ({p}'s RE minus {r}'s)",
+            train,
+            f"interval above 0 at {held} of {len(re_gaps)} conditions; least sure at "
+            f"{column_label(*TABLE_COLUMNS[at])}: {re_gaps[at].text()}",
+            f"lower at {paper_held} of {len(paper_re)}" if paper_held else "—",
+            verdict_of_all(re_gaps),
+            Evidence.of_all(re_gaps),
+        )  # fmt: skip
+    )
+    for post, label in ((f"{p}+postTV", "fixed lambda"), (f"{p}+postTV-val", "lambda chosen on validation")):
+        if not judge.has(post):
+            continue
+        ahead = Interval.of(judge.ours(r, "miou", *STRONGEST) - judge.ours(post, "miou", *STRONGEST))
+        rows.append(
+            Row(
+                f"(4) the trained {r} beats post-TV on {p} ({label}) in mIoU at {strongest} ({r} minus {post})",
+                train,
+                ahead.text(" mIoU"),
+                "— (shown only in its figures)",
+                ahead.verdict,
+                Evidence.of(ahead),
+            )  # fmt: skip
+        )
+    return rows
+
+
+def _noisy_training_rows(judge: _Judge, plain: str, regularized: str, strongest: str) -> list[Row]:
     p1, p2, r2 = f"{plain}1", f"{plain}2", f"{regularized}2"
     if not (judge.has(p1) and judge.has(p2)):
         return []
     shrink = Interval.of(judge.loss(p1) - judge.loss(p2))
-    lines = [
-        _row(
+    rows = [
+        Row(
             f"(3a) noisy training shrinks the mIoU loss from clean to {strongest} ({p1}'s loss minus {p2}'s)",
             "both",
             shrink.text(" mIoU"),
             _fmt(judge.paper_loss(1, p1) - judge.paper_loss(2, p2)),
             shrink.verdict,
+            Evidence.of(shrink),
         )  # fmt: skip
     ]
     if judge.has(r2):
         ahead = Interval.of(judge.ours(r2, "miou", *STRONGEST) - judge.ours(p2, "miou", *STRONGEST))
         paper = judge.theirs(2, r2, "miou", *STRONGEST) - judge.theirs(2, p2, "miou", *STRONGEST)
-        lines.append(
-            _row(
+        rows.append(
+            Row(
                 f"(3b) {r2} is ahead of {p2} in mIoU at {strongest} ({r2} minus {p2})",
                 "noisy",
                 ahead.text(" mIoU"),
                 _fmt(paper),
                 ahead.verdict,
+                Evidence.of(ahead),
             )  # fmt: skip
         )
-    return lines
+    return rows
 
 
-def _converged_lines(judge: _Judge, regularized: str) -> list[str]:
+def _converged_rows(judge: _Judge, regularized: str) -> list[Row]:
     """Beyond the paper: the converged layer (RUnet*) against one-iteration training (RUnet)."""
-    lines = []
+    rows = []
     for index, train in ((1, "clean"), (2, "noisy")):
         one, star = f"{regularized}{index}", f"{regularized}*{index}"
         if not (judge.has(star) and judge.has(one)):
             continue
         for condition, level in (("clean", 0.0), STRONGEST, ("salt", 0.01)):
             diff = Interval.of(judge.ours(star, "miou", condition, level) - judge.ours(one, "miou", condition, level))
-            lines.append(
-                _row(
+            rows.append(
+                Row(
                     f"(extra) {star} (converged layer) beats {one} (one iteration) in mIoU at "
                     f"{column_label(condition, level)} ({star} minus {one})",
                     train,
                     diff.text(" mIoU"),
                     "— (beyond the paper)",
                     diff.verdict,
+                    Evidence.of(diff),
                 )  # fmt: skip
             )
-    return lines
+    return rows
 
 
 def claims_report(metrics: pd.DataFrame) -> str:
@@ -253,10 +351,13 @@ def claims_report(metrics: pd.DataFrame) -> str:
         "## The paper's claims at this scale\n",
         "Generated by `tvseg claims` from `metrics.csv`. Each claim is a difference paired per seed",
         "(plain and regularized networks of one seed start from the same weights); positive numbers",
-        "agree with the paper. Ours: the mean over seeds and its 95 % Student-t confidence interval.",
-        "Verdict: *holds* when the interval lies above 0, *fails* when below 0, *undecided* when it",
-        "spans 0 or there is only one seed. The paper column is the same difference computed from the",
-        "paper's tables (one run each, no interval).\n",
+        "agree with the paper. Ours: the mean over seeds and its 95 % Student-t confidence interval;",
+        "p: the same paired t test's two-sided p-value. *95 % CI alone*: *holds* when the interval lies",
+        "above 0, *fails* when below 0, *undecided* when it spans 0 or there is only one seed. The",
+        "verdict is family-wise: Holm's correction over the claims of one section (one dataset, one",
+        "reading of sigma), so *holds* means the claim holds with the whole section's error rate at 5 %;",
+        "a claim made at every condition (2) holds when it holds at each (its largest p). The paper",
+        "column is the same difference computed from the paper's tables (one run each, no interval).\n",
     ]
     for dataset in sorted(metrics["dataset"].unique()):
         # the readings of sigma this dataset was evaluated under (its own grid may keep one)

@@ -115,9 +115,13 @@ def validation_curves(logs: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns].sort_values(["run", "seed", "iteration"], ignore_index=True)
 
 
-def plot_validation_curves(curves: pd.DataFrame, dataset: str, out_png: Path, note: str | None = None) -> None:
+def plot_validation_curves(
+    curves: pd.DataFrame, dataset: str, out_png: Path, note: str | None = None, schedule: str | None = None
+) -> None:
     """Validation mIoU against training iteration per variant (mean and spread over seeds): where
-    a curve has flattened, the recipe's end point is a levelled-off one."""
+    a curve has flattened, the recipe's end point is a levelled-off one. ``schedule`` (e.g. "poly
+    learning rate, 0 at the end") labels the line marking the schedule's last iteration: under a
+    rate that decays to 0 every curve rises to its end, which matters for reading "still rising"."""
     data = curves[curves["dataset"] == dataset]
     if data.empty:
         raise ValueError(f"no validation curve of {dataset} in the curves given")
@@ -125,14 +129,19 @@ def plot_validation_curves(curves: pd.DataFrame, dataset: str, out_png: Path, no
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     sns.lineplot(data=data, x="iteration", y="val_miou", hue="method", hue_order=methods,
-                 palette=method_colours(methods), marker="o", errorbar="sd", ax=ax)  # fmt: skip
-    ax.set_title(f"{DATASET_NAMES[dataset]}: validation mIoU during training (mean ± sd over seeds)", fontsize=9)
+                 palette=method_colours(methods), marker="o", errorbar="sd", err_kws={"alpha": BAND_ALPHA},
+                 ax=ax)  # fmt: skip
+    end = int(data["iteration"].max())
+    ax.axvline(end, color="0.4", linestyle=":", linewidth=1.0)
+    ax.text(end, ax.get_ylim()[0], f" end of schedule ({schedule or f'iteration {end}'})", rotation=90,
+            ha="right", va="bottom", fontsize=6, color="0.3")  # fmt: skip
+    ax.set_title(f"{DATASET_NAMES[dataset]}: validation mIoU during training", fontsize=9)
     ax.set_xlabel("training iteration")
     ax.set_ylabel("validation mIoU (%)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    if note:
-        fig.text(0.01, 0.01, f"ours: {note}", ha="left", va="bottom", fontsize=7)
-    fig.tight_layout(rect=(0.0, 0.05 if note else 0.0, 1.0, 1.0))
+    caption = (f"ours: {note}\n" if note else "") + band_caption(int(data["seed"].nunique()))
+    fig.text(0.01, 0.01, caption, ha="left", va="bottom", fontsize=7)
+    fig.tight_layout(rect=(0.0, 0.1, 1.0, 1.0))
     _save_figure(fig, out_png, None)
 
 
@@ -157,7 +166,7 @@ def _ours_for_table(metrics: pd.DataFrame, dataset: str, train_data: str, readin
     for condition, level in TABLE_COLUMNS:
         keep |= (rows["condition"] == condition).to_numpy() & np.isclose(rows["level"], level)
     grouped = rows[keep].groupby(["method", "metric", "condition", "level"])["value"]
-    return grouped.agg(mean="mean", std="std", seeds="count").reset_index()
+    return grouped.agg(mean="mean", std="std", low="min", high="max", seeds="count").reset_index()
 
 
 def table_frame(metrics: pd.DataFrame, paper: pd.DataFrame, table: int, reading: str) -> pd.DataFrame:
@@ -168,7 +177,7 @@ def table_frame(metrics: pd.DataFrame, paper: pd.DataFrame, table: int, reading:
     merged = ours.merge(
         theirs.rename(columns={"value": "paper"}), on=["method", "metric", "condition", "level"], how="outer"
     )
-    merged = merged.rename(columns={"mean": "ours_mean", "std": "ours_std"})
+    merged = merged.rename(columns={"mean": "ours_mean", "std": "ours_std", "low": "ours_min", "high": "ours_max"})
     merged["difference"] = merged["ours_mean"] - merged["paper"]
     merged.insert(0, "table", table)
     merged.insert(1, "reading", reading)
@@ -184,10 +193,26 @@ def _method_order(methods) -> list[str]:
     return sorted(set(methods), key=key)
 
 
-def _cell(mean: float, std: float, seeds: float) -> str:
+FEW_SEEDS = 3  # up to this many seeds a cell shows the range of the values, not a standard deviation
+
+
+def _cell(mean: float, std: float, seeds: float, low: float = float("nan"), high: float = float("nan")) -> str:
     if pd.isna(mean):
         return ""
-    return f"{mean:.2f} ± {std:.2f}" if seeds and seeds > 1 and not pd.isna(std) else f"{mean:.2f}"
+    if not seeds or seeds < 2 or pd.isna(std):
+        return f"{mean:.2f}"
+    if seeds <= FEW_SEEDS and not pd.isna(low):
+        return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def spread_words(seeds: int) -> str:
+    """How a table's cells of ours read, for its caption."""
+    if seeds < 2:
+        return f"the value of {seeds} seed" if seeds == 1 else "no seed"
+    if seeds <= FEW_SEEDS:
+        return f"mean [lowest, highest] over {seeds} seeds"
+    return f"mean ± standard deviation over {seeds} seeds"
 
 
 def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
@@ -219,11 +244,11 @@ def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
                     elif method == GROUND_TRUTH:
                         row[column] = f"{r.ours_mean:.2f}"  # the same images in every run: no spread
                     elif source == "ours":
-                        row[column] = _cell(r.ours_mean, r.ours_std, r.seeds)
+                        row[column] = _cell(r.ours_mean, r.ours_std, r.seeds, r.ours_min, r.ours_max)
                     else:
                         row[column] = "" if pd.isna(r.difference) else f"{r.difference:+.2f}"
-                if source == "paper" and all(row[c] == "" for c in columns):
-                    continue  # methods the paper does not report (post-TV) have no paper row
+                if source != "ours" and all(row[c] == "" for c in columns):
+                    continue  # methods the paper does not report (post-TV) have no paper row and no difference
                 records.append(row)
     return pd.DataFrame.from_records(records, columns=["metric", "method", "source", *columns])
 
@@ -249,7 +274,7 @@ def render_table(
     seeds = int(ours_seeds.max()) if ours_seeds.notna().any() else 0
     what = f" ({note})" if note else ""
     ours = (
-        f"Ours{what}: mean ± std over {seeds} seed(s); the ground truth's RE is the reference row."
+        f"Ours{what}: {spread_words(seeds)}; the ground truth's RE is the reference row."
         if ran
         else f"Ours: {NOT_RUN}: {NOT_RUN_WHY.get(dataset, NOT_RUN_DEFAULT)}."
     )
@@ -261,7 +286,8 @@ def render_table(
         f"Table {table}: {DATASET_NAMES[dataset]}, trained on {train_data} data; gaussian sigma read as a "
         f"{'standard deviation' if reading == 'std' else 'variance'}. {ours}"
     )
-    write_atomic(out_prefix.with_suffix(".md"), f"{title}\n\n{layout.to_markdown(index=False)}\n")
+    markdown = layout.to_markdown(index=False, disable_numparse=True)  # cells as written: 91.30, +0.97
+    write_atomic(out_prefix.with_suffix(".md"), f"{title}\n\n{markdown}\n")
     latex = layout.to_latex(index=False, caption=title, label=f"tab:table{table}_{reading}").replace("±", r"$\pm$")
     write_atomic(out_prefix.with_suffix(".tex"), latex)
     from html import escape
@@ -302,10 +328,15 @@ def plot_noise_curves(
     fig, axes = plt.subplots(1, len(readings), figsize=(5.2 * len(readings) + 2.2, 4.0), sharey=True, squeeze=False)
     for ax, reading in zip(axes[0], readings, strict=True):
         part = data[data["reading"] == reading]
-        sns.lineplot(
-            data=part, x="sigma", y="value", hue="method", hue_order=methods, palette=palette,
-            style=part["method"].map(_line_kind), markers=True, dashes=LINE_DASHES, errorbar="sd", ax=ax,
-        )  # fmt: skip
+        trained = part["method"].map(_line_kind) == "trained"
+        for subset, errorbar in ((part[trained], "sd"), (part[~trained], None)):  # post-TV: no band (see caption)
+            if subset.empty:
+                continue
+            sns.lineplot(
+                data=subset, x="sigma", y="value", hue="method", hue_order=methods, palette=palette,
+                style=subset["method"].map(_line_kind), markers=LINE_MARKERS, dashes=LINE_DASHES,
+                errorbar=errorbar, err_kws={"alpha": BAND_ALPHA}, legend=False, ax=ax,
+            )  # fmt: skip
         for method, points in paper.groupby("method"):
             ax.scatter(points["level"], points["value"], marker="D", s=28, facecolors="none",
                        edgecolors=[palette.get(method, "black")], linewidths=1.2, zorder=5)  # fmt: skip
@@ -313,15 +344,16 @@ def plot_noise_curves(
         ax.set_title(f"{DATASET_NAMES[dataset]}: sigma read as {label}")
         ax.set_xlabel("gaussian noise sigma")
         ax.set_ylabel("mIoU (%)")
-        handles, labels = ax.get_legend_handles_labels()
-        ax.get_legend().remove()
+    handles = [method_handle(method, palette[method]) for method in methods]
+    labels = list(methods)
     handles.append(plt.Line2D([], [], marker="D", linestyle="", markerfacecolor="none", markeredgecolor="black"))
     labels.append("paper (hollow diamonds)")
     right = 1.0 - 2.2 / fig.get_figwidth()  # the panels' share of the width; the legend takes the rest
     fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(right, 0.5), frameon=False)
-    if note:
-        fig.text(0.01, 0.01, f"ours: {note}", ha="left", va="bottom", fontsize=7)
-    fig.tight_layout(rect=(0.0, 0.05 if note else 0.0, right, 1.0))
+    bands = band_caption(int(data["seed"].nunique()))
+    caption = (f"ours: {note}\n" if note else "") + bands + "; post-TV lines carry none (their plain net's)"
+    fig.text(0.01, 0.01, caption, ha="left", va="bottom", fontsize=7)
+    fig.tight_layout(rect=(0.0, 0.09, right, 1.0))
     _save_figure(fig, out_png, out_pdf)
 
 
@@ -329,6 +361,25 @@ def plot_noise_curves(
 # differs by its dashes, so no two curves of a figure look alike.
 _NETWORK_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 LINE_DASHES = {"trained": "", "post-TV (fixed lambda)": (4, 2), "post-TV (lambda from validation)": (1, 1.5)}
+LINE_MARKERS = {"trained": "o", "post-TV (fixed lambda)": "s", "post-TV (lambda from validation)": "^"}
+BAND_ALPHA = 0.12  # light enough that three overlapping bands still show the curve under them
+
+
+def band_caption(seeds: int) -> str:
+    """How a figure's curves and bands read, over the ``seeds`` its data holds."""
+    if seeds < 2:
+        return f"lines: {seeds} seed, no band"
+    return f"lines: the mean over {seeds} seeds; shaded bands: ± one standard deviation over them"
+
+
+def method_handle(method: str, colour: str):
+    """A legend swatch carrying the method's colour, line style and marker, as its curve is drawn."""
+    kind = _line_kind(method)
+    dashes = LINE_DASHES[kind]
+    line = plt.Line2D([], [], color=colour, marker=LINE_MARKERS[kind], markersize=4, linewidth=1.4)
+    if dashes:
+        line.set_dashes(dashes)
+    return line
 
 
 def _network_of(method: str) -> str:
@@ -461,3 +512,35 @@ def summary(metrics: pd.DataFrame) -> dict:
                         float(values.mean()), 4
                     )
     return out
+
+
+def per_class_markdown(metrics: pd.DataFrame, dataset: str, reading: str, note: str | None = None) -> str:
+    """Each class's IoU per method (rows) under clean test images and the tables' strongest gaussian
+    noise (columns), mean over seeds: which classes a net loses first, and which the TV head keeps."""
+    rows = metrics[(metrics["dataset"] == dataset) & metrics["metric"].str.startswith("iou/")]
+    columns = [("clean", 0.0), ("gaussian", 0.09)]
+    if rows.empty:
+        return f"Per-class IoU of {DATASET_NAMES[dataset]}: no evaluation of ours.\n"
+    classes = list(dict.fromkeys(rows["metric"].str.removeprefix("iou/")))
+    seeds = int(rows["seed"].nunique())
+    records = []
+    for method in _method_order(rows["method"]):
+        for condition, level in columns:
+            part = rows[
+                (rows["method"] == method) & (rows["condition"] == condition) & np.isclose(rows["level"], level)
+                & ((rows["reading"] == reading) | (condition != "gaussian"))
+            ]  # fmt: skip
+            if part.empty:
+                continue
+            means = part.groupby("metric")["value"].mean()
+            record = {"method": method, "test images": column_label(condition, level)}
+            record.update({name: f"{means.get(f'iou/{name}', float('nan')):.2f}" for name in classes})
+            records.append(record)
+    sigma = "a variance" if reading == "variance" else "a standard deviation"
+    what = f" ({note})" if note else ""
+    title = (
+        f"Per-class IoU (%) of {DATASET_NAMES[dataset]}, ours{what}: the mean over {seeds} seed{'s' * (seeds != 1)}; "
+        f"gaussian sigma read as {sigma}. Generated by `tvseg per-class`."
+    )
+    table = pd.DataFrame.from_records(records).to_markdown(index=False, disable_numparse=True)
+    return f"{title}\n\n{table}\n"

@@ -1,0 +1,76 @@
+"""Carry a dataset's finished runs from one session to the next through git, without their models.
+
+    python scripts/carry_runs.py save --dataset wbc [--config config.yaml --config profiles/cpu/tvseg.yaml]
+    python scripts/carry_runs.py restore --dataset wbc [...]
+
+A long run can outlast a session, and run folders (models, checkpoints) live in DVC, not git.
+``save`` copies each finished run's small files (``log.csv``, ``evaluation.csv`` and, for the
+first seed, the ``panels`` folder the qualitative figures read) into
+``<results_dir>/carried/<dataset>/<run>/seed<k>/``, kept in git; a run counts as finished when
+its evaluation exists. ``restore`` copies them back into the run folders of a fresh clone, so
+Snakemake finds those runs' outputs and plans only the runs still missing (it does not redo a
+finished evaluation whose model is absent: nothing newer than it exists). Both print what they
+copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from tvseg.core.config import load_config, run_files, runs_for, seeds_for
+
+
+def carried_folder(config: dict, run, seed: int) -> Path:
+    return Path(config["results_dir"]) / "carried" / run.dataset / str(run) / f"seed{seed}"
+
+
+def finished_runs(config: dict, dataset: str):
+    for run in runs_for(config):
+        if run.dataset != dataset:
+            continue
+        for seed in seeds_for(config, run):
+            yield run, seed
+
+
+def save(config: dict, dataset: str) -> None:
+    for run, seed in finished_runs(config, dataset):
+        files = run_files(config, run, seed)
+        if not (files.evaluation.exists() and files.log.exists()):
+            continue
+        target = carried_folder(config, run, seed)
+        target.mkdir(parents=True, exist_ok=True)
+        for path in (files.log, files.evaluation):
+            shutil.copy2(path, target / path.name)
+        if seed == seeds_for(config, run)[0] and files.panels.is_dir():
+            shutil.copytree(files.panels, target / files.panels.name, dirs_exist_ok=True)
+        print(f"saved {run} seed {seed} into {target}")
+
+
+def restore(config: dict, dataset: str) -> None:
+    for run, seed in finished_runs(config, dataset):
+        source = carried_folder(config, run, seed)
+        if not source.is_dir():
+            continue
+        files = run_files(config, run, seed)
+        files.folder.mkdir(parents=True, exist_ok=True)
+        for path in (files.log, files.evaluation):
+            shutil.copy2(source / path.name, path)
+        if (source / files.panels.name).is_dir():
+            shutil.copytree(source / files.panels.name, files.panels, dirs_exist_ok=True)
+        print(f"restored {run} seed {seed} into {files.folder}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("save", "restore"))
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--config", action="append", type=Path, help="repeat to override (default: the CPU profile)")
+    args = parser.parse_args()
+    config = load_config(*(args.config or [Path("config.yaml"), Path("profiles/cpu/tvseg.yaml")]))
+    (save if args.action == "save" else restore)(config, args.dataset)
+
+
+if __name__ == "__main__":
+    main()
