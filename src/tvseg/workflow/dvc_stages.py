@@ -87,8 +87,9 @@ TRAIN_CODE = ["src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.p
 EVALUATE_CODE = ["src/tvseg/datasets", "src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.py",
                  "src/tvseg/engine/evaluate.py", "src/tvseg/engine/metrics.py", "src/tvseg/engine/tuning.py",
                  "workflow/rules/evaluate.smk"]  # fmt: skip
-REPORT_CODE = ["src/tvseg/reporting/report.py", "src/tvseg/reporting/claims.py", "src/tvseg/core/reference/paper_results.csv",
-               "workflow/rules/tables.smk", "workflow/rules/figures.smk", "workflow/report"]  # fmt: skip
+REPORT_CODE = ["src/tvseg/reporting/report.py", "src/tvseg/reporting/claims.py", "src/tvseg/reporting/verdict.py",
+               "src/tvseg/core/reference/paper_results.csv", "workflow/rules/tables.smk", "workflow/rules/figures.smk",
+               "workflow/report"]  # fmt: skip
 
 
 class _Profile:
@@ -173,12 +174,16 @@ def _report_stage(p: _Profile) -> dict:
     tables = [
         results / "tables" / f"table{n}_{r}.{e}" for n in TABLES for r in readings for e in ("md", "tex", "csv", "html")
     ]
+    tables += [results / "tables" / f"per_class_{d}.md" for d in p.datasets]
     figures = [results / "figures" / f"figure{n}_{d}.{e}" for d, n in FIGURES.items() for e in ("png", "pdf")]
     figures += [results / "figures" / f"panels_{d}_{t}.png" for d in p.datasets for t in ("clean", "noisy")]
     figures += [results / "figures" / f"curves_{d}.png" for d in p.datasets if p.config["datasets"][d].get("curve")]
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
     other_figures = [f for f in figures if f not in curve_pngs]
-    small = [results / "metrics.csv", results / "claims.md", results / "claims.html", results / "lambdas.csv"]
+    small = [
+        results / "metrics.csv", results / "claims.md", results / "claims.html", results / "verdict.md",
+        results / "lambdas.csv",
+    ]  # fmt: skip
     collected = [dataset_results(p.config, d) / name for d in p.datasets for name in ("metrics.csv", "lambdas.csv")]
     collected += [
         dataset_results(p.config, d) / "curves.csv" for d in p.datasets if p.config["datasets"][d].get("curve")
@@ -186,7 +191,8 @@ def _report_stage(p: _Profile) -> dict:
     return {
         "cmd": [
             p.command(
-                [results / "summary.json", results / "claims.md", results / "claims.html", results / "lambdas.csv"]
+                [results / "summary.json", results / "claims.md", results / "claims.html", results / "verdict.md"]
+                + [results / "lambdas.csv"]
                 + tables
                 + figures
             ),
