@@ -132,3 +132,15 @@ def test_the_layer_imports_and_runs_with_the_replications_packages_absent():
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.split("alone", 1)[1])
     assert all(m == "tvseg" or m.startswith("tvseg.layers") for m in loaded), loaded
+
+
+def test_nothing_outside_the_layer_imports_its_private_modules():
+    # the application uses tvseg.layers' public API; its _modules may change under it
+    private = {
+        (name, target)
+        for name, targets in import_graph().items()
+        if not name.startswith("tvseg.layers")
+        for target in targets
+        if target.startswith("tvseg.layers._")
+    }
+    assert private == set()

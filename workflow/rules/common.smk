@@ -204,11 +204,6 @@ def evaluation_params(wildcards):
     )
 
 
-def dataset_files(wildcards):
-    """A dataset's collected results (tvseg.core.config.dataset_results)."""
-    return dataset_results(config, wildcards.dataset)
-
-
 def evaluation_files_of(wildcards):
     return evaluation_files(wildcards.dataset)
 

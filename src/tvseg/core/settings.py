@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from tvseg.layers._solver import resolve_method
+from tvseg.layers import resolve_method
 
 # The paper's head is set by these four; the converged solver's settings are recorded only where
 # it is on, so adding them left the records (and the workflow's params) of the paper's runs as they were.

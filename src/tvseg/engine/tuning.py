@@ -31,7 +31,7 @@ from tvseg.datasets.splits import validation_ids
 from tvseg.engine.evaluate import Condition, evaluate_run
 from tvseg.engine.experiment import evaluation_grid, train_settings, tuning_run, tuning_seeds
 from tvseg.engine.train import train
-from tvseg.layers._operators import SOFTMAX_STEP_LAM_BOUND
+from tvseg.layers import SOFTMAX_STEP_LAM_BOUND
 
 
 def _study_config(config: dict, dataset: str, lam: float, validation_count: int) -> dict:

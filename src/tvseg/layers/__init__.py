@@ -3,6 +3,7 @@
 from tvseg.layers._functional import tv_relu, tv_softmax
 from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
+    SOFTMAX_STEP_LAM_BOUND,
     DeferredChecks,
     convergent_step,
     deferred_checks,
@@ -20,6 +21,7 @@ from tvseg.layers._solver import (
     Solution,
     SolveReport,
     certificate,
+    resolve_method,
     solve,
 )
 from tvseg.layers.modules import TVReLU, TVSoftmax
@@ -28,12 +30,14 @@ __all__ = [
     "DEFAULT_BACKWARD_TOL",
     "DEFAULT_MAX_ITERS",
     "DEFAULT_METHOD",
+    "SOFTMAX_STEP_LAM_BOUND",
     "Certificate",
     "ConvergenceWarning",
     "NotConvergedError",
     "Solution",
     "SolveReport",
     "certificate",
+    "resolve_method",
     "solve",
     "TVReLU",
     "TVSoftmax",

@@ -53,10 +53,6 @@ class SegmentationModel(nn.Module):
     def forward(self, images: Tensor) -> Tensor:
         return self.head(self.logits(images))
 
-    def with_head(self, head: nn.Module) -> SegmentationModel:
-        """The same network with another head (shared modules), e.g. for post-TV evaluation."""
-        return SegmentationModel(self.network, head, self.size_multiple)
-
 
 class PretrainedWeightsError(RuntimeError):
     pass
