@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tvseg.workflow.dvc_stages import render
+from tvseg.pipeline.dvc_stages import render
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "datasets"

@@ -286,7 +286,7 @@ def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path
     import os
     import socket
 
-    from tvseg.workflow.locks import OWNERS, record_owner, release_stale_locks
+    from tvseg.pipeline.locks import OWNERS, record_owner, release_stale_locks
 
     dead = subprocess.Popen(["sleep", "0"])
     dead.wait()
@@ -299,7 +299,7 @@ def test_the_lock_of_a_killed_workflow_is_released_and_a_live_ones_kept(tmp_path
     (tmp_path / OWNERS / f"{socket.gethostname()}-{dead.pid}.json").write_text(
         json.dumps({"host": socket.gethostname(), "pid": dead.pid, "lock_files": [str(dead_lock)]})
     )
-    import tvseg.workflow.locks as locks
+    import tvseg.pipeline.locks as locks
 
     original = locks._alive
     monkeypatch.setattr(locks, "_alive", lambda pid: pid == os.getpid() or original(pid))

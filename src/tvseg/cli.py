@@ -218,7 +218,7 @@ def cmd_spread(args) -> None:
 
 
 def cmd_dvc_yaml(args) -> None:
-    from tvseg.workflow.dvc_stages import render
+    from tvseg.pipeline.dvc_stages import render
 
     sys.stdout.write(render(args.profile))
 

@@ -27,7 +27,7 @@ from tvseg.engine.experiment import (
     uses_tuned_post_tv,
 )
 from tvseg.core.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
-from tvseg.workflow.locks import forget_owner, record_owner, release_stale_locks
+from tvseg.pipeline.locks import forget_owner, record_owner, release_stale_locks
 
 min_version("9.0")
 
