@@ -133,3 +133,32 @@ def test_few_seeds_show_their_range_and_no_row_is_empty(tmp_path):
     render_table(many, 1, "variance", tmp_path / "four")
     text = (tmp_path / "four.md").read_text()
     assert "mean ± standard deviation over 4 seeds" in text.splitlines()[0] and "80.50 ± 0.58" in text
+
+
+def test_re_is_compared_with_the_paper_through_its_ratio_to_the_ground_truth(tmp_path):
+    from tvseg.reporting.report import RE_RATIO_OURS, RE_RATIO_PAPER
+
+    render_table(_wbc_metrics(), 1, "variance", tmp_path / "same", same_resolution=True)
+    render_table(_wbc_metrics(), 1, "variance", tmp_path / "other", same_resolution=False)
+    same = (tmp_path / "same.md").read_text().splitlines()
+    other = (tmp_path / "other.md").read_text().splitlines()
+    ours = [line for line in same if line.startswith("| RE ") and "| Unet1 " in line and RE_RATIO_OURS in line]
+    assert ours and ours[0].count("| 2.40 ") == len(TABLE_COLUMNS)  # Unet1's RE 3.0 over the truth's 1.25
+    paper = next(line for line in same if line.startswith("| RE ") and "| Unet1 " in line and RE_RATIO_PAPER in line)
+    assert "| 1.47 " in paper  # the paper's clean 1.82 over the truth's 1.24 at 300x300
+    assert any(line.startswith("| RE ") and "ours - paper" in line for line in same)
+    assert not any(line.startswith("| RE ") and "ours - paper" in line for line in other)
+    assert any(line.startswith("| mIoU ") and "ours - paper" in line for line in other)
+
+
+def test_the_ground_truths_re_reference_is_the_calibrations():
+    import re
+    from pathlib import Path
+
+    from tvseg.core.paper import GROUND_TRUTH_RE
+
+    calibration = (Path(__file__).resolve().parents[1] / "results" / "re_calibration.md").read_text()
+    reference = pd.read_csv(GROUND_TRUTH_RE, comment="#")
+    for row in reference.itertuples():
+        found = re.search(rf"^\| {row.dataset} \(\d+ images {row.resolution}\) \| ([\d.]+) ", calibration, re.M)
+        assert found and float(found.group(1)) == row.re

@@ -141,9 +141,17 @@ def cmd_table(args) -> None:
     from tvseg.core.paper import TABLES
     from tvseg.reporting.report import render_table
 
-    args.dataset = TABLES[args.number][0]
+    dataset = TABLES[args.number][0]
+    note, same_resolution = None, True
+    if args.config:
+        from tvseg.core.config import dataset_settings
+        from tvseg.engine.experiment import recipe_note
+
+        config = load_config(*args.config)
+        note = recipe_note(config, dataset)
+        same_resolution = not dataset_settings(config, dataset).get("size")  # None: the published size
     table = render_table(
-        pd.read_csv(args.metrics), args.number, args.reading, Path(args.out_prefix), _recipe_note(args)
+        pd.read_csv(args.metrics), args.number, args.reading, Path(args.out_prefix), note, same_resolution
     )
     for path in table:
         print(f"wrote {path}")

@@ -30,3 +30,4 @@ FIGURES = {"wbc": 2, "camvid": 4, "sunrgbd": 6}  # dataset -> figure of mIoU aga
 METRIC_NAMES = {"miou": "mIoU", "accuracy": "Accuracy", "re": "RE"}
 
 PAPER_RESULTS = Path(__file__).parent / "reference" / "paper_results.csv"
+GROUND_TRUTH_RE = Path(__file__).parent / "reference" / "ground_truth_re.csv"  # at the paper's resolution

@@ -215,13 +215,25 @@ def spread_words(seeds: int) -> str:
     return f"mean ± standard deviation over {seeds} seeds"
 
 
-def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
+RE_RATIO_OURS = "ours / truth"
+RE_RATIO_PAPER = "paper / truth"
+
+
+def table_layout(
+    frame: pd.DataFrame, ran: bool = True, truth_re_at_paper: float | None = None, same_resolution: bool = True
+) -> pd.DataFrame:
     """The paper's layout: rows metric x method x (paper | ours | ours - paper), columns the conditions.
 
-    RE ends with the ground truth's own RE (ours only: the paper does not report it). Where
-    ``ran`` is false our cells say "not run".
+    RE ends with the ground truth's own RE (ours only: the paper does not report it). RE grows as
+    the resolution falls, so it is compared with the paper's through its ratio to the ground
+    truth's RE: ours over the truth's on our images (``ours / truth``) beside the paper's over the
+    truth's at the paper's resolution (``paper / truth``, ``truth_re_at_paper``); the raw
+    difference ``ours - paper`` is kept for RE only where ``same_resolution``. Where ``ran`` is
+    false our cells say "not run".
     """
     columns = [column_label(c, lv) for c, lv in TABLE_COLUMNS]
+    truth = frame[(frame["metric"] == "re") & (frame["method"] == GROUND_TRUTH)]
+    truth_cells = {column_label(r.condition, r.level): r.ours_mean for r in truth.itertuples()}
     records = []
     for metric in METRIC_NAMES:
         methods = _method_order(frame.loc[(frame["metric"] == metric) & (frame["method"] != GROUND_TRUTH), "method"])
@@ -230,8 +242,7 @@ def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
         for method in methods:
             part = frame[(frame["metric"] == metric) & (frame["method"] == method)]
             cells = {column_label(r.condition, r.level): r for r in part.itertuples()}
-            sources = ("ours",) if method == GROUND_TRUTH else ("paper", "ours", "ours - paper")
-            for source in sources:
+            for source in _sources(metric, method, ran, truth_re_at_paper, same_resolution):
                 row = {"metric": METRIC_NAMES[metric], "method": method, "source": source}
                 for column in columns:
                     r = cells.get(column)
@@ -239,23 +250,54 @@ def table_layout(frame: pd.DataFrame, ran: bool = True) -> pd.DataFrame:
                         row[column] = NOT_RUN
                     elif r is None:
                         row[column] = ""
-                    elif source == "paper":
-                        row[column] = "" if pd.isna(r.paper) else f"{r.paper:.2f}"
-                    elif method == GROUND_TRUTH:
-                        row[column] = f"{r.ours_mean:.2f}"  # the same images in every run: no spread
-                    elif source == "ours":
-                        row[column] = _cell(r.ours_mean, r.ours_std, r.seeds, r.ours_min, r.ours_max)
                     else:
-                        row[column] = "" if pd.isna(r.difference) else f"{r.difference:+.2f}"
+                        row[column] = _layout_cell(source, method, r, truth_cells.get(column), truth_re_at_paper)
                 if source != "ours" and all(row[c] == "" for c in columns):
                     continue  # methods the paper does not report (post-TV) have no paper row and no difference
                 records.append(row)
     return pd.DataFrame.from_records(records, columns=["metric", "method", "source", *columns])
 
 
+def _sources(metric: str, method: str, ran: bool, truth_re_at_paper, same_resolution: bool) -> tuple[str, ...]:
+    if method == GROUND_TRUTH:
+        return ("ours",)
+    if metric != "re":
+        return ("paper", "ours", "ours - paper")
+    sources = ["paper", "ours"] + (["ours - paper"] if same_resolution else [])
+    if ran:
+        sources.append(RE_RATIO_OURS)
+    if truth_re_at_paper:
+        sources.append(RE_RATIO_PAPER)
+    return tuple(sources)
+
+
+def _layout_cell(source: str, method: str, r, truth: float | None, truth_re_at_paper: float | None) -> str:
+    if source == "paper":
+        return "" if pd.isna(r.paper) else f"{r.paper:.2f}"
+    if method == GROUND_TRUTH:
+        return f"{r.ours_mean:.2f}"  # the same images in every run: no spread
+    if source == "ours":
+        return _cell(r.ours_mean, r.ours_std, r.seeds, r.ours_min, r.ours_max)
+    if source == RE_RATIO_OURS:
+        return "" if truth is None or pd.isna(r.ours_mean) else f"{r.ours_mean / truth:.2f}"
+    if source == RE_RATIO_PAPER:
+        return "" if pd.isna(r.paper) else f"{r.paper / truth_re_at_paper:.2f}"
+    return "" if pd.isna(r.difference) else f"{r.difference:+.2f}"
+
+
+def truth_re_at_paper_resolution(dataset: str) -> float | None:
+    """The ground truth's RE of ``dataset``'s test set at the paper's resolution (reference data)."""
+    from tvseg.core.paper import GROUND_TRUTH_RE
+
+    table = pd.read_csv(GROUND_TRUTH_RE, comment="#")
+    rows = table[table["dataset"] == dataset]
+    return float(rows["re"].iloc[0]) if len(rows) else None
+
+
 def render_table(
-    metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path, note: str | None = None
-) -> list[Path]:
+    metrics: pd.DataFrame, table: int, reading: str, out_prefix: Path, note: str | None = None,
+    same_resolution: bool = True,
+) -> list[Path]:  # fmt: skip
     """Writes <prefix>.csv (tidy), .md, .tex and .html (the paper's layout).
 
     A table whose dataset was not run still gets the paper's numbers, our cells saying
@@ -266,7 +308,7 @@ def render_table(
     frame = table_frame(metrics, load_paper(), table, reading)
     dataset, train_data = TABLES[table]
     ran = bool(frame["ours_mean"].notna().any())
-    layout = table_layout(frame, ran=ran)
+    layout = table_layout(frame, ran, truth_re_at_paper_resolution(dataset), same_resolution)
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out_prefix.with_suffix(".csv"), frame.to_csv(index=False, float_format="%.6g"))
@@ -274,7 +316,10 @@ def render_table(
     seeds = int(ours_seeds.max()) if ours_seeds.notna().any() else 0
     what = f" ({note})" if note else ""
     ours = (
-        f"Ours{what}: {spread_words(seeds)}; the ground truth's RE is the reference row."
+        f"Ours{what}: {spread_words(seeds)}; the ground truth's RE is the reference row. RE against the paper's: "
+        f"{RE_RATIO_OURS} (ours over the ground truth's RE on our images) beside {RE_RATIO_PAPER} (the paper's "
+        f"over the ground truth's RE at the paper's resolution, results/re_calibration.md)"
+        + ("." if same_resolution else "; our resolution is not the paper's, so no raw RE difference.")
         if ran
         else f"Ours: {NOT_RUN}: {NOT_RUN_WHY.get(dataset, NOT_RUN_DEFAULT)}."
     )
