@@ -168,3 +168,23 @@ def test_a_model_file_that_would_run_code_is_refused_by_name(tmp_path):
     good = tmp_path / "good.pt"
     torch.save({"model": model.state_dict(), "settings": settings.record(), "iterations": 1}, good)
     assert load_trained(good)[1] == settings  # a file of tensors and plain data loads as before
+
+
+def test_a_lighter_unet_decoder_is_built_recorded_and_loaded(tmp_path):
+    import pytest
+
+    from tvseg.core.settings import TrainSettings
+    from tvseg.models import build_model
+
+    default = build_model("unet", 11, "resnet18", None, seed=0)
+    light = build_model("unet", 11, "resnet18", None, seed=0, decoder_channels=[128, 64, 32, 16, 8])
+    count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
+    assert count(light) < count(default)
+    assert light(torch.zeros(1, 3, 64, 64)).shape == (1, 11, 64, 64)
+    with pytest.raises(ValueError, match="decoder_channels sets a Unet's decoder"):
+        build_model("segnet", 11, "vgg16_bn", None, decoder_channels=[128, 64, 32, 16, 8])
+    base = dict(data_dir="d", split="train", architecture="unet", num_classes=11)
+    assert "decoder_channels" not in TrainSettings(**base).record()  # earlier runs' fingerprints unchanged
+    assert TrainSettings(**base, decoder_channels=[128, 64, 32, 16, 8]).record()["decoder_channels"] == [
+        128, 64, 32, 16, 8,
+    ]  # fmt: skip

@@ -53,7 +53,7 @@ class TVSettings:
 
 
 # TrainSettings' keys added after WBC's committed runs, with the defaults those runs trained with.
-OPTIONAL_TRAIN_KEYS = {"hflip": False, "curve_split": None, "curve_every": 0}
+OPTIONAL_TRAIN_KEYS = {"hflip": False, "curve_split": None, "curve_every": 0, "decoder_channels": None}
 
 
 @dataclass
@@ -82,6 +82,7 @@ class TrainSettings:
     hflip: bool = False  # random horizontal flips of the training items
     curve_split: str | None = None  # a published split scored every curve_every iterations (the log's val_*)
     curve_every: int = 0
+    decoder_channels: list | None = None  # the Unet decoder's widths (None: smp's default)
 
     def __post_init__(self):
         if isinstance(self.tv, dict):

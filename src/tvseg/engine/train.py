@@ -209,7 +209,7 @@ def _build(settings: TrainSettings, device):
     """The model, its optimizer (SGD with lambda's own rate) and the loss's class weights."""
     model = build_model(
         settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
-        head=settings.head, tv=settings.tv, seed=settings.seed,
+        head=settings.head, tv=settings.tv, seed=settings.seed, decoder_channels=settings.decoder_channels,
     ).to(device)  # fmt: skip
     optimizer = torch.optim.SGD(
         parameter_groups(model, settings.lr, settings.lam_lr),

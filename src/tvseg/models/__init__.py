@@ -93,12 +93,14 @@ def build_model(
     tv: TVSettings | dict | None = None,
     seed: int = 0,
     in_channels: int = 3,
+    decoder_channels: list[int] | None = None,
 ) -> SegmentationModel:
     """Build Unet or SegNet with a plain softmax or a TV softmax head.
 
     ``encoder_name`` is any smp encoder for Unet (default ``vgg13``: see ``config.yaml``) and
     must be ``vgg16_bn`` for SegNet. The network's weights are drawn from ``seed`` alone, so the
-    plain and the regularized model of one seed have identical network weights.
+    plain and the regularized model of one seed have identical network weights. ``decoder_channels``
+    sets the Unet decoder's five widths (smp's default where None; a lighter decoder buys iterations).
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}; got {architecture!r}")
@@ -106,6 +108,8 @@ def build_model(
         raise ValueError(f"head must be one of {HEADS}; got {head!r}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2; got {num_classes}")
+    if decoder_channels and architecture != "unet":
+        raise ValueError(f"decoder_channels sets a Unet's decoder; {architecture} has its own: drop the key")
     weights = _encoder_weights(
         encoder_name or ("vgg13" if architecture == "unet" else SEGNET_ENCODER), encoder_weights, in_channels
     )
@@ -113,7 +117,10 @@ def build_model(
         torch.manual_seed(seed)
         if architecture == "unet":
             encoder_name = encoder_name or "vgg13"
-            network = smp.Unet(encoder_name, encoder_weights=None, in_channels=in_channels, classes=num_classes)
+            widths = {"decoder_channels": tuple(decoder_channels)} if decoder_channels else {}
+            network = smp.Unet(
+                encoder_name, encoder_weights=None, in_channels=in_channels, classes=num_classes, **widths
+            )
             if weights is not None:
                 network.encoder.load_state_dict(weights)
             size_multiple = network.encoder.output_stride
@@ -152,7 +159,7 @@ def load_trained(path: Path, device: str = "cpu") -> tuple[SegmentationModel, Tr
     settings = TrainSettings(**saved["settings"])
     model = build_model(
         settings.architecture, settings.num_classes, settings.encoder, None,
-        head=settings.head, tv=settings.tv, seed=settings.seed,
+        head=settings.head, tv=settings.tv, seed=settings.seed, decoder_channels=settings.decoder_channels,
     )  # fmt: skip
     model.load_state_dict(saved["model"])
     return model.to(torch_device).eval(), settings
