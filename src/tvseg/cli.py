@@ -41,8 +41,7 @@ def cmd_fetch(args) -> None:
     tree = fetch(args.dataset, Path(config["data_root"]), mirror=mirror, progress=not args.quiet)
     record = {"dataset": args.dataset, "tree": str(tree.resolve()), "source": "mirror" if mirror else "download"}
     if args.record:
-        Path(args.record).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.record).write_text(json.dumps(record, indent=1) + "\n")
+        write_atomic(Path(args.record), json.dumps(record, indent=1) + "\n")
     print(f"{args.dataset}: upstream tree at {tree} ({record['source']}, checked)")
 
 
@@ -221,7 +220,7 @@ def cmd_spread(args) -> None:
         if not sep:
             raise ValueError(f"--metrics takes LABEL=PATH; got {item!r}")
         recipes[label] = pd.read_csv(path)
-    Path(args.out).write_text(seed_spread_markdown(recipes, args.dataset, args.reading))
+    write_atomic(Path(args.out), seed_spread_markdown(recipes, args.dataset, args.reading))
     print(f"wrote {args.out}")
 
 
