@@ -195,7 +195,7 @@ def test_training_asked_to_stop_checkpoints_and_resumes_with_the_whole_log(wbc_s
 
 
 def test_the_stop_event_fires_when_the_watched_process_ends():
-    from tvseg.cli import _stop_when_gone
+    from tvseg.engine.train import stop_when_gone as _stop_when_gone
 
     parent = subprocess.Popen(["sleep", "60"])
     stop = _stop_when_gone(parent.pid)

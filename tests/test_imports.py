@@ -144,3 +144,23 @@ def test_nothing_outside_the_layer_imports_its_private_modules():
         if target.startswith("tvseg.layers._")
     }
     assert private == set()
+
+
+def test_the_command_lines_help_is_as_it_was(monkeypatch):
+    # tests/data/cli_help.txt: every command's --help as cli.py printed it before it became a package
+    import argparse
+
+    from tvseg.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    texts = [f"===== tvseg\n{parser.format_help()}"]
+    texts += [f"===== {name}\n{commands[name].format_help()}" for name in sorted(commands)]
+    expected = (Path(__file__).parent / "data" / "cli_help.txt").read_text()
+    assert "".join(texts) == expected
+
+
+def test_no_command_module_is_large():
+    sizes = {path.name: len(path.read_text().splitlines()) for path in (SRC / "tvseg" / "cli").glob("*.py")}
+    assert max(sizes.values()) < 200, sizes

@@ -448,3 +448,22 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
     for path in (checkpoint_path, files.previous_checkpoint):  # model.pt holds the weights
         path.unlink(missing_ok=True)
     return files.model
+
+
+def stop_when_gone(pid: int) -> threading.Event:
+    """An event set when process ``pid`` (the workflow that started this job) no longer exists, so a
+    killed workflow leaves no trainer running on: training checkpoints and stops (``train(stop=...)``)."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                stop.set()
+            except PermissionError:
+                pass  # exists, owned by someone else
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True, name=f"watch-{pid}").start()
+    return stop

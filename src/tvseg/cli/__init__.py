@@ -1,0 +1,46 @@
+"""Command line of tvseg: one step of the pipeline per command; the Snakemake workflow calls them.
+
+Data: fetch, prepare, noisy-split (``cli.data``). Training and evaluation: train, evaluate
+(``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, curves, lambdas,
+summary, spread, dvc-yaml (``cli.results``); table, figure, curve-figure, panels, claims,
+per-class, verdict (``cli.figures``). A GPU box without the workflow: bundle, gpu-run, estimate
+(``cli.gpu``). Each module holds its commands' parsers beside their handlers; ``ORDER`` is the
+order ``tvseg --help`` lists them in. Commands that read the configuration take ``--config
+config.yaml --config profiles/X/tvseg.yaml`` (later files override earlier ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tvseg.cli import data, figures, gpu, results, runs, studies  # noqa: F401  (each registers its commands)
+from tvseg.cli._common import REGISTRY
+from tvseg.core.config import ConfigError
+
+ORDER = (
+    "fetch", "prepare", "noisy-split", "train", "evaluate", "bundle", "gpu-run", "estimate", "collect", "curves",
+    "curve-figure", "lambdas", "table", "summary", "claims", "per-class", "verdict", "spread", "dvc-yaml", "figure",
+    "lambda-study", "tune-post-tv", "panels",
+)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tvseg", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    if set(ORDER) != set(REGISTRY):
+        raise RuntimeError(f"tvseg.cli.ORDER and the registered commands differ: {set(ORDER) ^ set(REGISTRY)}")
+    for name in ORDER:
+        summary, define = REGISTRY[name]
+        define(commands.add_parser(name, help=summary, description=summary))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, OSError, ValueError, RuntimeError) as error:  # OSError: a full disk, a refused write...
+        print(f"tvseg {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0

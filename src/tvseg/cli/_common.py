@@ -1,0 +1,56 @@
+"""What every command module shares: the registry of commands, the configuration option, and
+the notes of what ran that tables and figures carry."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from tvseg.core.config import load_config
+
+# name -> (summary, the function adding its arguments and handler to its parser)
+REGISTRY: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def command(name: str, summary: str):
+    """Register the decorated function as the parser of command ``name``; its summary shows both
+    in ``tvseg --help`` and in ``tvseg <name> --help``."""
+
+    def register(define: Callable[[argparse.ArgumentParser], None]):
+        REGISTRY[name] = (summary, define)
+        return define
+
+    return register
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", action="append", default=None, metavar="YAML",
+        help="configuration file; repeat to override (default: config.yaml)",
+    )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def config_of(args) -> dict:
+    return load_config(*(args.config or []))
+
+
+def recipe_note(args, dataset: str) -> str | None:
+    """What ran for ``dataset`` (tvseg.engine.experiment.recipe_note), where a configuration is given."""
+    if not args.config:
+        return None
+    from tvseg.engine.experiment import recipe_note as note
+
+    return note(load_config(*args.config), dataset)
+
+
+def schedule_note(args, dataset: str) -> str | None:
+    """The learning-rate schedule's end for ``dataset``, where a configuration is given."""
+    if not args.config:
+        return None
+    from tvseg.core.config import dataset_settings
+
+    settings = dataset_settings(load_config(*args.config), dataset)
+    if settings.get("lr_schedule", "constant") == "constant":
+        return f"a constant learning rate, {settings['iterations']} iterations"
+    return f"{settings['lr_schedule']} learning rate, 0 at iteration {settings['iterations']}"

@@ -1,0 +1,111 @@
+"""From evaluations and training logs to collected results: collect, curves, lambdas, summary,
+spread, dvc-yaml."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tvseg.cli._common import add_config, command, config_of
+from tvseg.core.files import write_atomic
+from tvseg.core.paper import DATASETS
+
+
+@command("collect", "concatenate evaluation CSVs")
+def _collect_parser(parser) -> None:
+    parser.add_argument("inputs", nargs="+")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--float-format", default=None, help="printf format of the floats (default: as read)")
+    parser.set_defaults(func=collect)
+
+
+def collect(args) -> None:
+    from tvseg.reporting.report import load_metrics
+
+    metrics = load_metrics([Path(p) for p in args.inputs])
+    write_atomic(Path(args.out), metrics.to_csv(index=False, float_format=args.float_format))
+    print(f"collected {len(args.inputs)} files into {args.out}")
+
+
+@command("curves", "the validation curves (val_miou, val_accuracy) from runs' log.csv")
+def _curves_parser(parser) -> None:
+    parser.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv")
+    parser.add_argument("--out", required=True)
+    parser.set_defaults(func=curves)
+
+
+def curves(args) -> None:
+    from tvseg.reporting.report import validation_curves
+
+    frame = validation_curves([Path(p) for p in args.logs])
+    write_atomic(Path(args.out), frame.to_csv(index=False, float_format="%.6g"))
+    print(f"wrote the validation curves of {len(args.logs)} runs into {args.out}")
+
+
+@command("lambdas", "the learned lambda at the end of each run, from its log.csv")
+def _lambdas_parser(parser) -> None:
+    parser.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv of regularized runs")
+    parser.add_argument("--out", required=True)
+    add_config(parser)
+    parser.set_defaults(func=lambdas)
+
+
+def lambdas(args) -> None:
+    from tvseg.reporting.report import learned_lambdas
+
+    frame = learned_lambdas([Path(p) for p in args.logs], config_of(args)["tv"]["lam"])
+    write_atomic(Path(args.out), frame.to_csv(index=False, float_format="%.6g"))
+    print(f"wrote the learned lambdas of {len(args.logs)} runs into {args.out}")
+
+
+@command("summary", "headline metrics as JSON (DVC metrics)")
+def _summary_parser(parser) -> None:
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--out", required=True)
+    parser.set_defaults(func=summary)
+
+
+def summary(args) -> None:
+    import pandas as pd
+
+    from tvseg.reporting.report import summary as headline
+
+    write_atomic(Path(args.out), json.dumps(headline(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+
+
+@command("spread", "the seeds' spread under each training recipe (Markdown)")
+def _spread_parser(parser) -> None:
+    parser.add_argument("--metrics", nargs="+", required=True, metavar="LABEL=PATH", help="metrics.csv per recipe")
+    parser.add_argument("--dataset", default="wbc", choices=DATASETS)
+    parser.add_argument("--reading", default="variance", choices=["std", "variance"])
+    parser.add_argument("--out", required=True)
+    parser.set_defaults(func=spread)
+
+
+def spread(args) -> None:
+    import pandas as pd
+
+    from tvseg.reporting.claims import seed_spread_markdown
+
+    recipes = {}
+    for item in args.metrics:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--metrics takes LABEL=PATH; got {item!r}")
+        recipes[label] = pd.read_csv(path)
+    write_atomic(Path(args.out), seed_spread_markdown(recipes, args.dataset, args.reading))
+    print(f"wrote {args.out}")
+
+
+@command("dvc-yaml", "print dvc.yaml for a profile (stages calling Snakemake)")
+def _dvc_yaml_parser(parser) -> None:
+    parser.add_argument("--profile", default="profiles/cpu", help="a profile whose results git tracks")
+    parser.set_defaults(func=dvc_yaml)
+
+
+def dvc_yaml(args) -> None:
+    from tvseg.pipeline.dvc_stages import render
+
+    sys.stdout.write(render(args.profile))

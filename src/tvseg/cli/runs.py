@@ -1,0 +1,78 @@
+"""One run's commands: train, evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tvseg.cli._common import add_config, command, config_of
+from tvseg.core.config import RunId
+
+
+@command("train", "train one run, resuming from its checkpoint if there is one")
+def _train_parser(parser) -> None:
+    parser.add_argument("--run", required=True, help="run id, e.g. runet_wbc_noisy")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="run folder (default: <results_dir>/runs/<run>/seed<seed>)")
+    parser.add_argument("--device", help="override the configured device (auto, cpu, cuda, cuda:N)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument(
+        "--watch-pid", type=int, metavar="PID",
+        help="checkpoint and stop when process PID ends (the workflow passes its own, so killing it stops training)",
+    )  # fmt: skip
+    add_config(parser)
+    parser.set_defaults(func=train)
+
+
+def train(args) -> None:
+    import torch
+
+    from tvseg.core.config import run_dir
+    from tvseg.engine.experiment import train_settings
+    from tvseg.engine.train import stop_when_gone
+    from tvseg.engine.train import train as train_run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = config_of(args)
+    run = RunId.parse(args.run)
+    out = Path(args.out) if args.out else run_dir(config, run, args.seed)
+    stop = stop_when_gone(args.watch_pid) if args.watch_pid else None
+    final = train_run(
+        train_settings(config, run, args.seed), out, device=args.device or config["device"],
+        progress=not args.quiet, stop=stop,
+    )  # fmt: skip
+    print(f"trained {run} (seed {args.seed}): {final}")
+
+
+@command("evaluate", "evaluate one trained run under every noise condition")
+def _evaluate_parser(parser) -> None:
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", help="model.pt (default: the run folder's)")
+    parser.add_argument("--out", help="tidy CSV (default: the run folder's evaluation.csv)")
+    parser.add_argument("--qualitative", help="folder for predicted label maps (PNG)")
+    parser.add_argument("--device")
+    parser.add_argument(
+        "--post-tv-choice",
+        metavar="JSON",
+        help="also evaluate post-TV at the lambda of this choice.json (tune-post-tv)",
+    )
+    add_config(parser)
+    parser.set_defaults(func=evaluate)
+
+
+def evaluate(args) -> None:
+    from tvseg.engine.experiment import evaluate_job
+
+    config = config_of(args)
+    run = RunId.parse(args.run)
+    out = evaluate_job(
+        config, run, args.seed,
+        model=Path(args.model) if args.model else None,
+        out=Path(args.out) if args.out else None,
+        qualitative=Path(args.qualitative) if args.qualitative else None,
+        post_tv_choice=Path(args.post_tv_choice) if args.post_tv_choice else None,
+        device=args.device or config["device"],
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(f"evaluated {run} (seed {args.seed}): {out}")
