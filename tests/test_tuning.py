@@ -108,6 +108,11 @@ def test_a_dataset_may_keep_its_own_evaluation_grid():
     assert camvid == {"clean", "pepper0.01", "salt0.01"} | {
         f"gaussian{level}_variance" for level in (0.01, 0.03, 0.05, 0.07, 0.09)
     }  # Figure 4's points are the tables' levels, one reading
-    assert len(conditions(config, "wbc")) == len(conditions(config)) == 24  # WBC's grid as committed
+    wbc = {c.name for c in conditions(config, "wbc")}  # Figure 2's whole grid, sigma read as a variance
+    assert wbc == {"clean", "pepper0.01", "salt0.01", "salt_pepper0.05"} | {
+        f"gaussian{level:g}_variance" for level in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1)
+    }
+    assert len(conditions(config)) == 24  # the shared grid: both readings
+    assert "300x300 (as published), trained on 96x96 crops" in recipe_note(config, "wbc")
     assert recipe_note(config, "camvid").startswith("an smp Unet on resnet18 in the paper's SegNet's place, 120x160")
     assert recipe_note(config, "sunrgbd") is None  # off in this profile
