@@ -44,7 +44,10 @@ def _dataset_verdict(metrics, paper, dataset: str, note: str, reading: str, job_
     ]
     wall = _wall_time(job_times) if job_times else None
     if wall:
-        lines[0] += f" Its part of the workflow took {wall} on 2 CPU cores (`{job_times.as_posix()}`)."
+        lines[0] += (
+            f" Its jobs took {wall} one after another on 2 CPU cores (`{job_times.as_posix()}` says which jobs"
+            " and what shared the cores)."
+        )
     judged = judged_rows(metrics, dataset, reading, paper)
     lines += ["", "| claim | training data | ours: mean [95 % CI] | paper | verdict (Holm) |", "|---|---|---|---|---|"]
     for row, verdict in judged:
