@@ -98,3 +98,21 @@ def test_make_pull_without_remote_data_says_what_to_do(tmp_path):
     text = "\n".join(message)
     assert "'local'" in text and "tvseg-dvc-remote" in text and "dvc push" in text and "dvc remote modify" in text
     assert len(message) <= 6, text
+
+
+def test_dvc_lock_names_the_dependencies_dvc_yaml_names_and_they_exist():
+    # dvc.lock holds the stages whose outputs were at hand when it was written (docs/dvc.md says
+    # which); each must be a stage of dvc.yaml with the same dependencies, every one of them in the tree
+    import yaml
+
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert lock, "dvc.lock locks no stage"
+    for name, locked in lock.items():
+        assert name in stages, f"dvc.lock locks {name}, which dvc.yaml does not define"
+        declared = {dep if isinstance(dep, str) else next(iter(dep)) for dep in stages[name].get("deps", [])}
+        paths = {dep["path"] for dep in locked.get("deps", [])}
+        assert paths == declared, f"{name}: dvc.lock {sorted(paths ^ declared)} differ from dvc.yaml"
+        tracked_elsewhere = ("data/", "results/cpu/runs/")  # DVC's own outputs: pulled, not in git
+        missing = [p for p in paths if not (ROOT / p).exists() and not p.startswith(tracked_elsewhere)]
+        assert missing == [], f"{name}: dvc.lock names paths that do not exist: {missing}"
