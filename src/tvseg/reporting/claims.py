@@ -164,7 +164,7 @@ def _fmt(value: float) -> str:
     return "—" if np.isnan(value) else f"{value:+.2f}"
 
 
-class _Judge:
+class Judge:
     """Differences of one dataset and sigma reading, ours per seed and the paper's from its tables."""
 
     def __init__(self, metrics: pd.DataFrame, paper: pd.DataFrame, dataset: str, reading: str):
@@ -206,7 +206,7 @@ def judged_rows(
     metrics: pd.DataFrame, dataset: str, reading: str, paper: pd.DataFrame | None = None
 ) -> list[tuple[Row, str]]:
     """Every claim of one section (dataset, reading of sigma) with its family-wise verdict (Holm)."""
-    judge = _Judge(metrics, load_paper() if paper is None else paper, dataset, reading)
+    judge = Judge(metrics, load_paper() if paper is None else paper, dataset, reading)
     plain, regularized = NAMES[dataset]
     strongest = column_label(*STRONGEST)
     rows: list[Row] = []
@@ -246,7 +246,7 @@ def coverage(seeds: int, claims: int) -> str:
     )
 
 
-def _training_rows(judge: _Judge, index: int, train: str, p: str, r: str, strongest: str) -> list[Row]:
+def _training_rows(judge: Judge, index: int, train: str, p: str, r: str, strongest: str) -> list[Row]:
     gap = Interval.of(judge.loss(p) - judge.loss(r))
     rows = [
         Row(
@@ -291,7 +291,7 @@ def _training_rows(judge: _Judge, index: int, train: str, p: str, r: str, strong
     return rows
 
 
-def _noisy_training_rows(judge: _Judge, plain: str, regularized: str, strongest: str) -> list[Row]:
+def _noisy_training_rows(judge: Judge, plain: str, regularized: str, strongest: str) -> list[Row]:
     p1, p2, r2 = f"{plain}1", f"{plain}2", f"{regularized}2"
     if not (judge.has(p1) and judge.has(p2)):
         return []
@@ -322,7 +322,7 @@ def _noisy_training_rows(judge: _Judge, plain: str, regularized: str, strongest:
     return rows
 
 
-def _converged_rows(judge: _Judge, regularized: str) -> list[Row]:
+def _converged_rows(judge: Judge, regularized: str) -> list[Row]:
     """Beyond the paper: the converged layer (RUnet*) against one-iteration training (RUnet)."""
     rows = []
     for index, train in ((1, "clean"), (2, "noisy")):
@@ -382,7 +382,7 @@ def seed_spread_markdown(recipes: dict[str, pd.DataFrame], dataset: str = "wbc",
         "|---|---|---|---|---|---|",
     ]  # fmt: skip
     for label, metrics in recipes.items():
-        judge = _Judge(metrics, load_paper(), dataset, reading)
+        judge = Judge(metrics, load_paper(), dataset, reading)
         cells, claims, seeds = [], [], 0
         for index in (1, 2):
             p, r = f"{plain}{index}", f"{regularized}{index}"
