@@ -12,9 +12,10 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/session.smk"
 
 
-# Set by common.smk: the resolved configuration every job reads; passed on to cluster jobs.
+# Set by session.smk: the resolved configuration every job reads; passed on to cluster jobs.
 envvars:
     "TVSEG_CONFIG",
 
@@ -35,4 +36,4 @@ localrules:
 rule all:
     default_target: True
     input:
-        final_outputs(),
+        PLAN.final_outputs(),

@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
+from tvseg.core.settings import EvaluationSettings  # noqa: E402
 from tvseg.datasets.prepare import PreparedSplit  # noqa: E402
 from tvseg.engine.evaluate import Condition, evaluate_run  # noqa: E402
 
@@ -44,10 +45,10 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench_evaluate-"))
 
     def evaluate(batch: int):
-        return lambda: evaluate_run(
-            args.model, args.data, out / f"batch{batch}.csv", conditions, run=args.model.parent.parent.name,
-            post_tv=POST_TV, progress=False, image_ids=ids, network_batch=batch, device="cpu",
-        )  # fmt: skip
+        settings = EvaluationSettings(tuple(conditions), post_tv=POST_TV, image_ids=tuple(ids), network_batch=batch)
+        run = args.model.parent.parent.name
+        return lambda: evaluate_run(args.model, args.data, out / f"batch{batch}.csv", settings, run=run, progress=False,
+                                    device="cpu")  # fmt: skip
 
     medians = interleaved_medians(
         {"one image at a time": evaluate(1), f"{args.batch} at once": evaluate(args.batch)},

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from tvseg.core.config import RunId
+from tvseg.core.settings import EvaluationSettings
 from tvseg.engine.evaluate import Condition, evaluate_run
 
 
@@ -48,10 +49,8 @@ def main() -> None:
         values = {}
         for kind, (model, post) in nets.items():
             run = RunId.parse(model.parent.parent.name)
-            csv = evaluate_run(
-                model, args.data, out / f"{kind}{draw}.csv", conditions, noise_seed=draw, post_tv=post,
-                run=str(run), progress=False,
-            )  # fmt: skip
+            settings = EvaluationSettings(tuple(conditions), noise_seed=draw, post_tv=post)
+            csv = evaluate_run(model, args.data, out / f"{kind}{draw}.csv", settings, run=str(run), progress=False)
             name = run.paper_name
             values[kind] = (name, miou(csv, name, "clean"), miou(csv, name, "gaussian"))
         (p, p_clean, p_noisy), (r, r_clean, r_noisy) = values["plain"], values["regularized"]

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tvseg.core.config import RunFiles
-from tvseg.core.settings import TrainSettings
+from tvseg.core.settings import EvaluationSettings, TrainSettings
 from tvseg.datasets import NoisyTrainingSet, PrepareSettings, fetch, prepare_dataset
 from tvseg.engine.evaluate import Condition, Panels, evaluate_run, expand_conditions
 from tvseg.engine.metrics import confusion_matrix, regularization_effect, scores
@@ -313,16 +313,19 @@ def test_evaluation_is_deterministic_and_complete(wbc_small, tmp_path):
     train(_settings(wbc_small, head="softmax", iterations=4), tmp_path / "run", progress=False)
     conditions = [Condition("clean", 0.0), Condition("gaussian", 0.05, "std"), Condition("salt", 0.01)]
     outputs = []
+    settings = EvaluationSettings(
+        tuple(conditions),
+        post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}},
+        panels=Panels(tmp_path / "panels", images=1),
+    )
     for name in ("a.csv", "b.csv"):
         outputs.append(
             evaluate_run(
                 tmp_path / "run" / "model.pt",
                 wbc_small,
                 tmp_path / name,
-                conditions,
+                settings,
                 run="unet_wbc_clean",
-                post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}},
-                panels=Panels(tmp_path / "panels", images=1),
                 progress=False,
             )  # fmt: skip
         )
@@ -365,11 +368,13 @@ def test_the_heads_batch_changes_no_number_or_panel(wbc_small, tmp_path, monkeyp
         made = {}
         for head_batch in (1, 3):  # 4 test images: groups of 3 and 1
             out = tmp_path / f"{run}_{head_batch}"
+            two_heads = {"": {"lam": 2.0, "step": 0.25, "iters": 100}, "-val": {"lam": 4.0, "step": 0.1, "iters": 100}}
+            settings = EvaluationSettings(
+                tuple(conditions), post_tv=two_heads, panels=Panels(out / "panels", images=4), head_batch=head_batch
+            )
             evaluate_run(
-                tmp_path / run / "model.pt", wbc_small, out / "evaluation.csv", conditions, run=run,
-                post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}, "-val": {"lam": 4.0, "step": 0.1, "iters": 100}},
-                panels=Panels(out / "panels", images=4), progress=False, head_batch=head_batch,
-            )  # fmt: skip
+                tmp_path / run / "model.pt", wbc_small, out / "evaluation.csv", settings, run=run, progress=False
+            )
             made[head_batch] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
         assert len(made[1]) > 10 and made[1] == made[3], run
     assert {size for tol, size in seen if tol is None} == {1, 3}  # the fixed-iteration heads batched
@@ -434,16 +439,22 @@ def test_the_networks_batch_gives_the_same_evaluation_on_a_small_net(wbc_small, 
     made = {}
     for head_batch, network_batch in ((1, 1), (1, 3), (2, 4)):  # 4 test images: uneven groups too
         out = tmp_path / f"{head_batch}_{network_batch}"
-        evaluate_run(
-            tmp_path / "run" / "model.pt", wbc_small, out / "evaluation.csv", conditions, run="unet_wbc_clean",
-            post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}}, panels=Panels(out / "panels", images=4),
-            progress=False, head_batch=head_batch, network_batch=network_batch,
+        settings = EvaluationSettings(
+            tuple(conditions), post_tv={"": {"lam": 2.0, "step": 0.25, "iters": 100}},
+            panels=Panels(out / "panels", images=4), head_batch=head_batch, network_batch=network_batch,
         )  # fmt: skip
+        evaluate_run(tmp_path / "run" / "model.pt", wbc_small, out / "evaluation.csv", settings, run="unet_wbc_clean",
+                     progress=False)  # fmt: skip
         made[(head_batch, network_batch)] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert len(made[(1, 1)]) > 10
     assert made[(1, 1)] == made[(1, 3)] == made[(2, 4)]
     with pytest.raises(ValueError, match="network_batch must be at least 1"):
-        evaluate_run(tmp_path / "run" / "model.pt", wbc_small, tmp_path / "x.csv", conditions, network_batch=0)
+        evaluate_run(
+            tmp_path / "run" / "model.pt",
+            wbc_small,
+            tmp_path / "x.csv",
+            EvaluationSettings(tuple(conditions), network_batch=0),
+        )
 
 
 def test_flips_are_drawn_from_seed_and_iteration_and_leave_crops_alone(wbc_small):
@@ -666,22 +677,21 @@ def test_a_model_evaluated_as_another_run_or_on_other_classes_is_refused(wbc_sma
 
     train(_settings(wbc_small, head="softmax", iterations=2), tmp_path / "run", progress=False)
     model = tmp_path / "run" / "model.pt"
-    post_tv = {"": {"lam": 1.0, "step": 0.25, "iters": 2}}
-    conditions = [Condition("clean", 0.0)]
+    settings = EvaluationSettings((Condition("clean", 0.0),), post_tv={"": {"lam": 1.0, "step": 0.25, "iters": 2}})
     out = tmp_path / "x.csv"
     with pytest.raises(ValueError, match=r"run segnet_camvid_clean is a camvid run, .* holds wbc"):
-        evaluate_run(model, wbc_small, out, conditions, run="segnet_camvid_clean", post_tv=post_tv, progress=False)
+        evaluate_run(model, wbc_small, out, settings, run="segnet_camvid_clean", progress=False)
     with pytest.raises(ValueError, match=r"run runet_wbc_clean has a tv head, the model a softmax head"):
-        evaluate_run(model, wbc_small, out, conditions, run="runet_wbc_clean", post_tv=post_tv, progress=False)
+        evaluate_run(model, wbc_small, out, settings, run="runet_wbc_clean", progress=False)
     with pytest.raises(ValueError, match=r"run unet_wbc_noisy is trained on noisy data, the model on clean"):
-        evaluate_run(model, wbc_small, out, conditions, run="unet_wbc_noisy", post_tv=post_tv, progress=False)
+        evaluate_run(model, wbc_small, out, settings, run="unet_wbc_noisy", progress=False)
     eleven = tmp_path / "eleven"
     shutil.copytree(wbc_small, eleven)
     manifest = json.loads((eleven / "manifest.json").read_text())
     manifest["classes"] = [f"class{i}" for i in range(11)]
     (eleven / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match=rf"{model} does not fit .* predicts 3 classes, .*eleven has 11"):
-        evaluate_run(model, eleven, out, conditions, run="unet_wbc_clean", post_tv=post_tv, progress=False)
+        evaluate_run(model, eleven, out, settings, run="unet_wbc_clean", progress=False)
     assert not out.exists()
 
 

@@ -12,7 +12,8 @@ import yaml
 
 from tvseg.core.config import bundle_dir, load_config, run_dir
 from tvseg.gpu.bundle import BundleError, make_bundle, parse_size, unbundle, verify
-from tvseg.gpu.run import planned_jobs
+from tvseg.gpu.run import done, planned_jobs
+from tvseg.pipeline.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "datasets"
@@ -138,15 +139,15 @@ def test_part_sizes_read_as_bytes():
 
 def test_the_workflow_free_run_plans_the_workflows_jobs():
     config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
-    jobs = planned_jobs(config)
-    kinds = [job.kind for job in jobs]
-    assert kinds.count("train") == 16 and kinds.count("evaluate") == 16 and kinds.count("tune") == 2
-    first = {job.kind: i for i, job in reversed(list(enumerate(jobs)))}
-    assert first["tune"] < first["train"] < first["evaluate"]  # each after what it needs
+    jobs = planned_jobs(Plan(config))
+    steps = [job.step for job in jobs]
+    assert steps.count("train_model") == 16 and steps.count("evaluate_model") == 16 and steps.count("tune_post_tv") == 2
+    first = {job.step: i for i, job in reversed(list(enumerate(jobs)))}
+    assert first["tune_post_tv"] < first["train_model"] < first["evaluate_model"]  # each after what it needs
     for i, job in enumerate(jobs):
-        if job.kind == "evaluate":  # right after its own training: a cut run leaves whole variants
-            assert (jobs[i - 1].kind, jobs[i - 1].run, jobs[i - 1].seed) == ("train", job.run, job.seed)
-    assert [job.seed for job in jobs if job.kind == "train"] == [0] * 8 + [1] * 8  # seed by seed
+        if job.step == "evaluate_model":  # right after its own training: a cut run leaves whole variants
+            assert (jobs[i - 1].step, jobs[i - 1].run, jobs[i - 1].seed) == ("train_model", job.run, job.seed)
+    assert [job.seed for job in jobs if job.step == "train_model"] == [0] * 8 + [1] * 8  # seed by seed
 
 
 def test_a_bundle_of_one_dataset_plans_that_datasets_jobs_alone():
@@ -155,7 +156,8 @@ def test_a_bundle_of_one_dataset_plans_that_datasets_jobs_alone():
 
     config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
     wbc = only_datasets(config, ["wbc"])
-    assert {job.dataset for job in planned_jobs(wbc)} == {"wbc"} and len(planned_jobs(wbc)) == 17
+    jobs = planned_jobs(Plan(wbc))
+    assert {job.dataset for job in jobs} == {"wbc"} and len(jobs) == 17
     assert config["datasets"]["camvid"]["enabled"] is not False  # the configuration given is untouched
     with pytest.raises(ConfigError, match=r"sunrgbd.*enabled: \['wbc', 'camvid'\]"):
         only_datasets(config, ["sunrgbd"])  # off in the GPU profile
@@ -165,13 +167,15 @@ def test_a_run_evaluated_elsewhere_is_not_trained_again(tmp_path):
     # a box's results come back without the models: its evaluations alone mark the runs done
     config = load_config(ROOT / "config.yaml", ROOT / "profiles/gpu/tvseg.yaml")
     config["results_dir"] = str(tmp_path)
-    jobs = planned_jobs(config)
-    assert not any(job.done(config) for job in jobs)
-    first = next(job for job in jobs if job.kind == "evaluate")
+    plan = Plan(config)
+    jobs = planned_jobs(plan)
+    assert not any(done(job, plan) for job in jobs)
+    first = next(job for job in jobs if job.step == "evaluate_model")
     evaluation = run_dir(config, first.run, first.seed) / "evaluation.csv"
     evaluation.parent.mkdir(parents=True)
     evaluation.write_text("run,seed\n")
-    assert [(job.kind, job.run) for job in jobs if job.done(config)] == [("train", first.run), ("evaluate", first.run)]
+    finished = [(job.step, job.run) for job in jobs if done(job, plan)]
+    assert finished == [("train_model", first.run), ("evaluate_model", first.run)]
 
 
 def test_gpu_profile_runs_the_eight_variants_at_paper_resolution(tmp_path):
@@ -274,19 +278,20 @@ def _quick_config(tmp_path: Path) -> dict:
 
 
 def test_post_tv_on_a_published_split_comes_after_the_nets_it_scores(tmp_path):
-    from tvseg.gpu.run import Job, requirements
-
     config = _quick_config(tmp_path)
     config["seeds"] = [0, 1]
     config["post_tv"]["tune"]["seeds"] = [0, 1]
-    jobs = planned_jobs(config)
-    tune = Job("tune", "camvid")
-    needed = requirements(tune, config)  # CamVid's choice scores the trained Segnet1 nets on val
-    assert [(j.kind, str(j.run), j.seed) for j in needed] == [("train", "segnet_camvid_clean", s) for s in (0, 1)]
-    assert all(jobs.index(n) < jobs.index(tune) for n in needed)
-    assert requirements(Job("tune", "wbc"), config) == []  # WBC's trains its own on held-out images
+    plan = Plan(config)
+    jobs = planned_jobs(plan)
+    tune = plan.job("tune_post_tv", dataset="camvid")
+    needed = plan.requirements(tune)  # CamVid's choice scores the trained Segnet1 nets on val
+    trained = [(j.step, str(j.run), j.seed) for j in needed if j.step == "train_model"]
+    assert trained == [("train_model", "segnet_camvid_clean", s) for s in (0, 1)]
+    assert all(jobs.index(n) < jobs.index(tune) for n in needed if n in jobs)
+    # WBC's trains its own on held-out images: it needs the prepared data alone
+    assert [j.step for j in plan.requirements(plan.job("tune_post_tv", dataset="wbc"))] == ["prepare_dataset"]
     for i, job in enumerate(jobs):
-        assert all(jobs.index(r) < i for r in requirements(job, config)), job
+        assert all(jobs.index(r) < i for r in plan.requirements(job) if r in jobs), job
 
 
 def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
@@ -295,24 +300,23 @@ def test_the_schedule_and_the_seeds_a_budget_fits(tmp_path):
     config = _quick_config(tmp_path)
     config["datasets"]["camvid"]["enabled"] = False
     config["seeds"] = [0, 1, 2]
-    jobs = planned_jobs(config)  # tune, then per seed 5 WBC trainings each followed by its evaluation
-    seconds = {job: {"tune": 10.0, "train": 100.0, "evaluate": 20.0}[job.kind] for job in jobs}
-    per_seed = sum(1 for j in jobs if j.seed == 0 and j.kind == "train")
-    alone = schedule(jobs, seconds, config, 1)
+    plan = Plan(config)
+    jobs = planned_jobs(plan)  # tune, then per seed 5 WBC trainings each followed by its evaluation
+    seconds = {job: {"tune_post_tv": 10.0, "train_model": 100.0, "evaluate_model": 20.0}[job.step] for job in jobs}
+    per_seed = sum(1 for j in jobs if j.seed == 0 and j.step == "train_model")
+    alone = schedule(jobs, seconds, plan, 1)
     assert max(alone.values()) == pytest.approx(10 + 3 * per_seed * 120)  # one after another
-    two = schedule(jobs, seconds, config, 2)
+    two = schedule(jobs, seconds, plan, 2)
     assert max(two.values()) < max(alone.values())
     for job, end in two.items():  # nothing ends before what it needs plus its own time
-        from tvseg.gpu.run import requirements
-
-        assert all(end >= two[r] + seconds[job] - 1e-9 for r in requirements(job, config))
-    seeds, end = whole_seeds_within(jobs, seconds, config, 1, budget=10 + 2 * per_seed * 120 + 5)
+        assert all(end >= two[r] + seconds[job] - 1e-9 for r in plan.requirements(job) if r in two)
+    seeds, end = whole_seeds_within(jobs, seconds, plan, 1, budget=10 + 2 * per_seed * 120 + 5)
     assert seeds == [0, 1] and end == pytest.approx(10 + 2 * per_seed * 120)
-    assert whole_seeds_within(jobs, seconds, config, 1, budget=50)[0] == []
+    assert whole_seeds_within(jobs, seconds, plan, 1, budget=50)[0] == []
 
 
 def test_job_seconds_come_from_the_estimate(tmp_path):
-    from tvseg.gpu.run import Job, job_seconds
+    from tvseg.gpu.run import job_seconds
 
     config = _quick_config(tmp_path)
     record = {"measured": [{"dataset": "wbc", "network": n, "iteration_s": 0.5, "eval_image_s": 2.0, "test_images": 3}
@@ -320,10 +324,11 @@ def test_job_seconds_come_from_the_estimate(tmp_path):
               [{"dataset": "camvid", "network": n, "iteration_s": 1.0, "eval_image_s": 4.0, "test_images": 3}
                for n in ("segnet", "rsegnet")],
               "at_once": {"jobs": 2, "slowdown": 1.5}}  # fmt: skip
-    train = next(j for j in planned_jobs(config) if j.kind == "train" and j.dataset == "wbc")
+    plan = Plan(config)
+    train = next(j for j in planned_jobs(plan) if j.step == "train_model" and j.dataset == "wbc")
     assert job_seconds(train, config, record) == 0.5 * config["datasets"]["wbc"]["iterations"]
     assert job_seconds(train, config, record, 2) == 1.5 * 0.5 * config["datasets"]["wbc"]["iterations"]
-    assert job_seconds(Job("tune", "camvid"), config, record) == 4.0 * 3  # one seed scored on val
+    assert job_seconds(plan.job("tune_post_tv", dataset="camvid"), config, record) == 4.0 * 3  # one seed scored on val
     with pytest.raises(ValueError, match="no 3 jobs at once"):
         job_seconds(train, config, record, 3)
 

@@ -164,3 +164,37 @@ def test_the_command_lines_help_is_as_it_was(monkeypatch):
 def test_no_command_module_is_large():
     sizes = {path.name: len(path.read_text().splitlines()) for path in (SRC / "tvseg" / "cli").glob("*.py")}
     assert max(sizes.values()) < 200, sizes
+
+
+# The layer's public keyword-only API may take more: its options are the paper's and the solver's.
+MANY_PARAMETERS_ALLOWED = {"tvseg.layers._functional.tv_softmax", "tvseg.layers.modules.TVSoftmax.__init__"}
+
+
+def functions_with_many_parameters(limit: int = 8) -> dict[str, int]:
+    """Every function of the package taking more than ``limit`` parameters (self, cls and autograd's
+    ctx, which no caller passes, not counted)."""
+    found = {}
+    for path in (SRC / "tvseg").rglob("*.py"):
+        module = ".".join(path.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__")
+
+        def visit(node, prefix):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.ClassDef):
+                    visit(child, f"{prefix}.{child.name}")
+                elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                    a = child.args
+                    names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+                    count = len(names) + (a.vararg is not None) + (a.kwarg is not None)
+                    count -= bool(names) and names[0] in ("self", "cls", "ctx")
+                    if count > limit:
+                        found[f"{prefix}.{child.name}"] = count
+                    visit(child, f"{prefix}.{child.name}")
+
+        visit(ast.parse(path.read_text()), module)
+    return found
+
+
+def test_no_function_takes_more_than_eight_parameters():
+    # settings travel as one object (TrainSettings, EvaluationSettings, StudySettings), not value by value
+    assert set(functions_with_many_parameters()) <= MANY_PARAMETERS_ALLOWED, functions_with_many_parameters()
+    assert set(functions_with_many_parameters(limit=7)) > MANY_PARAMETERS_ALLOWED  # the count sees the 8s

@@ -1,33 +1,32 @@
-import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.utils import min_version, validate
 
 from tvseg.core.config import (
     RunId,
     bundle_dir,
-    dataset_results,
-    enabled_datasets,
+    manifest_path,
     plain_network,
     post_tv_choice_path,
     run_files,
-    runs_for,
-    seeds_for,
+    source_record,
+    split_ids_path,
 )
 from tvseg.core.config import validate as validate_fully
-from tvseg.engine.experiment import (
-    conditions,
-    train_settings,
-    tuning_run,
-    tuning_seeds,
-    uses_tuned_post_tv,
+from tvseg.core.paper import DATASETS as PAPER_DATASETS
+from tvseg.engine.experiment import conditions, train_settings
+from tvseg.pipeline.plan import (
+    Plan,
+    collected_file,
+    curves_figure,
+    noise_figure_files,
+    panels_figure,
+    per_class_table,
+    results_file,
+    table_files,
 )
-from tvseg.core.paper import DATASETS as PAPER_DATASETS, FIGURES, TABLES
-from tvseg.pipeline.locks import forget_owner, record_owner, release_stale_locks
 
 min_version("9.0")
 
@@ -42,62 +41,10 @@ validate_fully(
 )
 validate(config, "../schemas/config.schema.yaml")
 
-DATA = Path(config["data_root"])
-PREPARED = Path(config["prepared_root"])
+# Every job with its inputs and outputs (tvseg.pipeline.plan): the input functions below and
+# `rule all` read it; the rules spell their output patterns with the same functions.
+PLAN = Plan(config)
 RESULTS = Path(config["results_dir"])
-RUNS = runs_for(config)
-READINGS = config["evaluation"]["gaussian_readings"]
-DATASETS = sorted(enabled_datasets(config))
-DATASETS_IN_ORDER = enabled_datasets(
-    config
-)  # config.yaml's order: the joined results' row order
-
-
-def resolved_config_file():
-    """The merged, validated config as one file for the jobs; rewritten only when it changes.
-
-    One file per results folder (as configured, relative), so runs of different profiles side
-    by side never read each other's settings. Jobs find it through TVSEG_CONFIG, set below,
-    not through params, because its path is no setting of any job and must never trigger a
-    re-run.
-    """
-    key = hashlib.sha256(str(config["results_dir"]).encode()).hexdigest()[:12]
-    path = Path(".snakemake") / "tvseg" / f"config-{key}.yaml"
-    text = yaml.safe_dump(config, sort_keys=True)
-    if not path.exists() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return str(path)
-
-
-os.environ["TVSEG_CONFIG"] = resolved_config_file()
-
-
-# A run killed with SIGKILL leaves Snakemake's lock behind; release it when its owner is gone,
-# so the same command resumes (docs/reproducing.md: Resumable training). Only the main process: cluster
-# jobs parse this file too while their workflow runs.
-STATE_DIR = Path(".snakemake")
-if workflow.is_main_process:
-    for pid in release_stale_locks(STATE_DIR):
-        print(
-            f"tvseg: released the lock of Snakemake process {pid}, which is no longer running",
-            file=sys.stderr,
-        )
-
-
-onstart:
-    record_owner(
-        STATE_DIR, list(getattr(workflow.persistence, "_lockfile", {}).values())
-    )
-
-
-onsuccess:
-    forget_owner(STATE_DIR)
-
-
-onerror:
-    forget_owner(STATE_DIR)
-
 
 # The package's CLI through this interpreter, so jobs need no activated environment.
 TVSEG = f"{sys.executable} -m tvseg.cli"
@@ -115,27 +62,15 @@ def run_folder(run, seed):
     return run_files(config, run, seed)
 
 
-def train_inputs(wildcards):
-    run = RunId.parse(wildcards.run)
-    split = "train_noisy" if run.train_data == "noisy" else "train"
-    return {
-        "manifest": PREPARED / run.dataset / "manifest.json",
-        "split": PREPARED / run.dataset / split / "ids.json",
-    }
+def planned_inputs(step, wildcards):
+    """The named inputs of ``step``'s job with these wildcards, as the plan lists them."""
+    job = PLAN.job(step, **dict(wildcards.items()))
+    return {name: [str(path) for path in paths] for name, paths in job.inputs.items()}
 
 
-def train_params(wildcards):
-    """Exactly what a training job reads, so a change re-runs training and nothing else does."""
-    return json.dumps(
-        train_settings(
-            config, RunId.parse(wildcards.run), int(wildcards.seed)
-        ).record(),
-        sort_keys=True,
-    )
-
-
-def post_tv_choice(dataset):
-    return post_tv_choice_path(config, dataset)
+def inputs_of(step):
+    """An input function for ``step``'s rule (used with unpack())."""
+    return lambda wildcards: planned_inputs(step, wildcards)
 
 
 def evaluation_inputs(wildcards):
@@ -146,26 +81,20 @@ def evaluation_inputs(wildcards):
     committed results, and Snakemake would then redo every missing step behind them (a dataset's
     training, when its checkpoints are not at hand) to evaluate anew what git already holds.
     """
-    run = RunId.parse(wildcards.run)
-    inputs = {"model": run_folder(wildcards.run, wildcards.seed).model}
-    if uses_tuned_post_tv(config, run):
-        inputs["post_tv"] = ancient(post_tv_choice(run.dataset))
+    inputs = planned_inputs("evaluate_model", wildcards)
+    if "post_tv" in inputs:
+        inputs["post_tv"] = [ancient(path) for path in inputs["post_tv"]]
     return inputs
 
 
-def tuning_inputs(wildcards):
-    """The prepared data; on a published validation split (``tune_split``), also the trained
-    plain clean nets of the tuning seeds that post-TV's lambda is chosen with."""
-    dataset = wildcards.dataset
-    inputs = {
-        "manifest": PREPARED / dataset / "manifest.json",
-        "split": PREPARED / dataset / "train" / "ids.json",
-    }
-    if config["datasets"][dataset].get("tune_split"):
-        run = tuning_run(config, dataset)
-        for seed in tuning_seeds(config, dataset):
-            inputs[f"model_seed{seed}"] = run_folder(run, seed).model
-    return inputs
+def train_params(wildcards):
+    """Exactly what a training job reads, so a change re-runs training and nothing else does."""
+    return json.dumps(
+        train_settings(
+            config, RunId.parse(wildcards.run), int(wildcards.seed)
+        ).record(),
+        sort_keys=True,
+    )
 
 
 def tuning_params(wildcards):
@@ -202,79 +131,3 @@ def evaluation_params(wildcards):
         },
         sort_keys=True,
     )
-
-
-def evaluation_files_of(wildcards):
-    return evaluation_files(wildcards.dataset)
-
-
-def training_logs_of_regularized_runs_of(wildcards):
-    return [
-        run_folder(run, seed).log
-        for run in RUNS
-        if run.head == "tv" and run.dataset == wildcards.dataset
-        for seed in seeds_for(config, run)
-    ]
-
-
-def training_logs_with_curves(wildcards):
-    return [
-        run_folder(run, seed).log
-        for run in RUNS
-        if run.dataset == wildcards.dataset
-        for seed in seeds_for(config, run)
-    ]
-
-
-def datasets_with_curves():
-    return [d for d in DATASETS_IN_ORDER if config["datasets"][d].get("curve")]
-
-
-def evaluation_files(dataset=None):
-    return [
-        run_folder(run, seed).evaluation
-        for run in RUNS
-        if dataset is None or run.dataset == dataset
-        for seed in seeds_for(config, run)
-    ]
-
-
-def panel_folders(wildcards):
-    return [
-        run_folder(run, seeds_for(config, run)[0]).panels
-        for run in RUNS
-        if run.dataset == wildcards.dataset and run.train_data == wildcards.train_data
-    ]
-
-
-def final_outputs():
-    """Every table and figure of the paper (those of datasets not run show the paper's
-    numbers and say why ours are missing), the claims, the learned lambdas, and panels of
-    the datasets that ran."""
-    outputs = [
-        RESULTS / "summary.json",
-        RESULTS / "claims.md",
-        RESULTS / "claims.html",
-        RESULTS / "verdict.md",
-        RESULTS / "lambdas.csv",
-    ]
-    for number in TABLES:
-        for reading in READINGS:
-            outputs += [
-                RESULTS / "tables" / f"table{number}_{reading}.{ext}"
-                for ext in ("md", "tex", "csv", "html")
-            ]
-    for dataset, number in FIGURES.items():
-        outputs += [
-            RESULTS / "figures" / f"figure{number}_{dataset}.{ext}"
-            for ext in ("png", "pdf")
-        ]
-    for dataset in DATASETS:
-        outputs += [
-            RESULTS / "figures" / f"panels_{dataset}_{data}.png"
-            for data in ("clean", "noisy")
-        ]
-        outputs.append(RESULTS / "tables" / f"per_class_{dataset}.md")
-    for dataset in datasets_with_curves():
-        outputs.append(RESULTS / "figures" / f"curves_{dataset}.png")
-    return outputs

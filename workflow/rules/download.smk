@@ -1,6 +1,6 @@
 rule download_dataset:
     output:
-        record=PREPARED / "sources" / "{dataset}.json",
+        record=source_record(config, "{dataset}"),
     log:
         RESULTS / "logs" / "download_dataset/{dataset}.log",
     conda:

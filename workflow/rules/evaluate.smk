@@ -1,8 +1,8 @@
 rule tune_post_tv:
     input:
-        unpack(tuning_inputs),
+        unpack(inputs_of("tune_post_tv")),
     output:
-        post_tv_choice("{dataset}"),
+        choice=post_tv_choice_path(config, "{dataset}"),
     log:
         RESULTS / "logs" / "tune_post_tv/{dataset}.log",
     conda:
@@ -13,7 +13,7 @@ rule tune_post_tv:
     params:
         tvseg=TVSEG,
         settings=tuning_params,
-        folder=lambda wildcards: post_tv_choice(wildcards.dataset).parent,
+        folder=lambda wildcards, output: Path(output.choice).parent,
     shell:
         "{params.tvseg} tune-post-tv --dataset {wildcards.dataset} --out {params.folder} "
         "--config $TVSEG_CONFIG --quiet > {log} 2>&1"
@@ -46,9 +46,9 @@ rule evaluate_model:
 
 rule collect_dataset_metrics:
     input:
-        evaluation_files_of,
+        unpack(inputs_of("collect_dataset_metrics")),
     output:
-        dataset_results(config, "{dataset}") / "metrics.csv",
+        csv=collected_file(config, "{dataset}", "metrics.csv"),
     log:
         RESULTS / "logs" / "collect_dataset_metrics/{dataset}.log",
     conda:
@@ -61,9 +61,9 @@ rule collect_dataset_metrics:
 
 rule collect_metrics:
     input:
-        [dataset_results(config, d) / "metrics.csv" for d in DATASETS_IN_ORDER],
+        unpack(inputs_of("collect_metrics")),
     output:
-        RESULTS / "metrics.csv",
+        csv=results_file(config, "metrics.csv"),
     log:
         RESULTS / "logs" / "collect_metrics.log",
     conda:
@@ -76,9 +76,9 @@ rule collect_metrics:
 
 rule collect_dataset_lambdas:
     input:
-        training_logs_of_regularized_runs_of,
+        unpack(inputs_of("collect_dataset_lambdas")),
     output:
-        dataset_results(config, "{dataset}") / "lambdas.csv",
+        csv=collected_file(config, "{dataset}", "lambdas.csv"),
     log:
         RESULTS / "logs" / "collect_dataset_lambdas/{dataset}.log",
     conda:
@@ -91,9 +91,9 @@ rule collect_dataset_lambdas:
 
 rule collect_lambdas:
     input:
-        [dataset_results(config, d) / "lambdas.csv" for d in DATASETS_IN_ORDER],
+        unpack(inputs_of("collect_lambdas")),
     output:
-        RESULTS / "lambdas.csv",
+        csv=results_file(config, "lambdas.csv"),
     log:
         RESULTS / "logs" / "collect_lambdas.log",
     conda:
@@ -106,9 +106,9 @@ rule collect_lambdas:
 
 rule collect_curves:
     input:
-        training_logs_with_curves,
+        unpack(inputs_of("collect_curves")),
     output:
-        dataset_results(config, "{dataset}") / "curves.csv",
+        csv=collected_file(config, "{dataset}", "curves.csv"),
     log:
         RESULTS / "logs" / "collect_curves/{dataset}.log",
     conda:

@@ -1,16 +1,20 @@
+# The patterns of a noise-curve figure's files (tvseg.pipeline.plan spells them once).
+NOISE_FIGURE = noise_figure_files(config, "{number}", "{dataset}")
+
+
 rule plot_noise_curves:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("plot_noise_curves")),
     output:
         png=report(
-            RESULTS / "figures" / "figure{number}_{dataset}.png",
+            NOISE_FIGURE["png"],
             caption="../report/noise_curves.rst",
             category="Figures 2/4/6",
             # one label: two labels with two values each would make the report show a toggle
             # and a blank page (Snakemake's report pairs values that do not exist)
             labels={"figure": "Figure {number} ({dataset})"},
         ),
-        pdf=RESULTS / "figures" / "figure{number}_{dataset}.pdf",
+        pdf=NOISE_FIGURE["pdf"],
     log:
         RESULTS / "logs" / "plot_noise_curves/figure{number}_{dataset}.log",
     conda:
@@ -24,10 +28,10 @@ rule plot_noise_curves:
 
 rule plot_qualitative_panels:
     input:
-        panel_folders,
+        unpack(inputs_of("plot_qualitative_panels")),
     output:
         report(
-            RESULTS / "figures" / "panels_{dataset}_{train_data}.png",
+            panels_figure(config, "{dataset}", "{train_data}"),
             caption="../report/panels.rst",
             category="Qualitative results",
             labels={"dataset": "{dataset}", "training data": "{train_data}"},
@@ -46,10 +50,10 @@ rule plot_qualitative_panels:
 
 rule plot_validation_curves:
     input:
-        curves=dataset_results(config, "{dataset}") / "curves.csv",
+        unpack(inputs_of("plot_validation_curves")),
     output:
         report(
-            RESULTS / "figures" / "curves_{dataset}.png",
+            curves_figure(config, "{dataset}"),
             caption="../report/curves.rst",
             category="Validation curves",
             labels={"dataset": "{dataset}"},

@@ -1,9 +1,8 @@
 rule make_noisy_split:
     input:
-        manifest=PREPARED / "{dataset}" / "manifest.json",
-        train=PREPARED / "{dataset}" / "train" / "ids.json",
+        unpack(inputs_of("make_noisy_split")),
     output:
-        ids=update(PREPARED / "{dataset}" / "train_noisy" / "ids.json"),  # kept if the job fails
+        ids=update(split_ids_path(config, "{dataset}", "train_noisy")),  # kept if the job fails
     log:
         RESULTS / "logs" / "make_noisy_split/{dataset}.log",
     conda:

@@ -1,12 +1,12 @@
 rule prepare_dataset:
     input:
-        record=PREPARED / "sources" / "{dataset}.json",
+        unpack(inputs_of("prepare_dataset")),
     output:
         # update(): Snakemake keeps these while the job runs and restores them if it fails, so a
         # failed prepare leaves the last good prepared data in place (the command itself swaps
         # the whole folder only on success).
-        manifest=update(PREPARED / "{dataset}" / "manifest.json"),
-        train=update(PREPARED / "{dataset}" / "train" / "ids.json"),
+        manifest=update(manifest_path(config, "{dataset}")),
+        train=update(split_ids_path(config, "{dataset}", "train")),
     log:
         RESULTS / "logs" / "prepare_dataset/{dataset}.log",
     conda:
@@ -27,7 +27,7 @@ rule prepare_dataset:
 
 rule bundle_prepared_data:
     input:
-        noisy=[PREPARED / dataset / "train_noisy" / "ids.json" for dataset in DATASETS],
+        noisy=[job.outputs["ids"] for job in PLAN.of("make_noisy_split")],
     output:
         bundle_dir(config) / "bundle.json",
     log:

@@ -1,12 +1,16 @@
+# The patterns of a table's files (tvseg.pipeline.plan spells them once).
+TABLE = table_files(config, "{number}", "{reading}")
+
+
 rule render_table:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("render_table")),
     output:
-        md=RESULTS / "tables" / "table{number}_{reading}.md",
-        tex=RESULTS / "tables" / "table{number}_{reading}.tex",
-        csv=RESULTS / "tables" / "table{number}_{reading}.csv",
+        md=TABLE["md"],
+        tex=TABLE["tex"],
+        csv=TABLE["csv"],
         html=report(
-            RESULTS / "tables" / "table{number}_{reading}.html",
+            TABLE["html"],
             caption="../report/table.rst",
             category="Tables 1-6",
             subcategory="sigma read as {reading}",
@@ -18,9 +22,7 @@ rule render_table:
         "../envs/tvseg.yaml"
     params:
         tvseg=TVSEG,
-        prefix=lambda wildcards: RESULTS
-        / "tables"
-        / f"table{wildcards.number}_{wildcards.reading}",
+        prefix=lambda wildcards, output: Path(output.md).with_suffix(""),
     shell:
         "{params.tvseg} table --metrics {input.metrics} --number {wildcards.number} --reading {wildcards.reading} "
         "--out-prefix {params.prefix} --config $TVSEG_CONFIG > {log} 2>&1"
@@ -28,9 +30,9 @@ rule render_table:
 
 rule summarize_metrics:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("summarize_metrics")),
     output:
-        RESULTS / "summary.json",
+        json=results_file(config, "summary.json"),
     log:
         RESULTS / "logs" / "summarize_metrics.log",
     conda:
@@ -43,11 +45,11 @@ rule summarize_metrics:
 
 rule check_claims:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("check_claims")),
     output:
-        md=RESULTS / "claims.md",
+        md=results_file(config, "claims.md"),
         html=report(
-            RESULTS / "claims.html",
+            results_file(config, "claims.html"),
             caption="../report/claims.rst",
             category="Claims",
         ),
@@ -63,9 +65,9 @@ rule check_claims:
 
 rule render_verdict:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("render_verdict")),
     output:
-        RESULTS / "verdict.md",
+        md=results_file(config, "verdict.md"),
     log:
         RESULTS / "logs" / "render_verdict.log",
     conda:
@@ -79,9 +81,9 @@ rule render_verdict:
 
 rule render_per_class_table:
     input:
-        metrics=RESULTS / "metrics.csv",
+        unpack(inputs_of("render_per_class_table")),
     output:
-        RESULTS / "tables" / "per_class_{dataset}.md",
+        md=per_class_table(config, "{dataset}"),
     log:
         RESULTS / "logs" / "render_per_class_table/{dataset}.log",
     conda:

@@ -1,6 +1,6 @@
 rule train_model:
     input:
-        unpack(train_inputs),
+        unpack(inputs_of("train_model")),
     output:
         model=run_folder("{run}", "{seed}").model,
         log_csv=run_folder("{run}", "{seed}").log,

@@ -50,14 +50,16 @@ def gpu_run(args) -> None:
 
     # cuBLAS needs a fixed workspace for the deterministic algorithms training asks for
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    from tvseg.gpu.run import RECORD
-    from tvseg.gpu.run import gpu_run as run_all
+    from tvseg.gpu.run import RECORD, run_all, unpack_once
 
     estimate = json.loads(Path(args.estimate).read_text()) if args.estimate else None
     if (args.budget is None) != (estimate is None):
         raise SystemExit("tvseg gpu-run: --budget and --estimate go together (the estimate says what fits the budget)")
-    record = run_all(Path(args.bundle), Path(args.work), args.device, args.results, progress=not args.quiet,
-                     jobs_at_once=args.jobs, budget=args.budget, estimate=estimate)  # fmt: skip
+    config = unpack_once(Path(args.bundle), Path(args.work))  # once: a second call finds it unpacked
+    if args.results:
+        config["results_dir"] = args.results
+    record = run_all(config, args.device, progress=not args.quiet and args.jobs == 1, jobs_at_once=args.jobs,
+                     budget=args.budget, estimate=estimate)  # fmt: skip
     print(f"ran {len(record['jobs'])} jobs on {record['device']} in {record['seconds']:.0f} s; see {RECORD}")
 
 

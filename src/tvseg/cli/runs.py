@@ -62,17 +62,20 @@ def _evaluate_parser(parser) -> None:
 
 
 def evaluate(args) -> None:
-    from tvseg.engine.experiment import evaluate_job
+    from tvseg.core.config import prepared_dir, run_files
+    from tvseg.engine.evaluate import evaluate_run
+    from tvseg.engine.experiment import evaluation_settings
 
     config = config_of(args)
     run = RunId.parse(args.run)
-    out = evaluate_job(
-        config, run, args.seed,
-        model=Path(args.model) if args.model else None,
-        out=Path(args.out) if args.out else None,
-        qualitative=Path(args.qualitative) if args.qualitative else None,
-        post_tv_choice=Path(args.post_tv_choice) if args.post_tv_choice else None,
-        device=args.device or config["device"],
-        progress=not args.quiet,
+    files = run_files(config, run, args.seed)
+    settings = evaluation_settings(
+        config, run.dataset, post_tv_choice=Path(args.post_tv_choice) if args.post_tv_choice else None,
+        panels=Path(args.qualitative) if args.qualitative else None,
+    )  # fmt: skip
+    out = evaluate_run(
+        Path(args.model) if args.model else files.model, prepared_dir(config, run.dataset),
+        Path(args.out) if args.out else files.evaluation, settings, run=str(run), seed=args.seed,
+        device=args.device or config["device"], progress=not args.quiet,
     )  # fmt: skip
     print(f"evaluated {run} (seed {args.seed}): {out}")

@@ -23,14 +23,14 @@ def _lambda_study_parser(parser) -> None:
 
 
 def lambda_study(args) -> None:
+    from tvseg.engine.tuning import StudySettings
     from tvseg.engine.tuning import lambda_study as study
 
     config = config_of(args)
     out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
-    study(
-        config, args.dataset, args.lams, args.post_tv_lams, args.seeds or list(config["seeds"]),
-        args.validation_count, args.levels, out, device=args.device or config["device"], progress=not args.quiet,
-    )  # fmt: skip
+    settings = StudySettings(tuple(args.lams), tuple(args.post_tv_lams), tuple(args.seeds or config["seeds"]),
+                             args.validation_count, tuple(args.levels))  # fmt: skip
+    study(config, args.dataset, settings, out, device=args.device or config["device"], progress=not args.quiet)
     print((out / "summary.md").read_text())
 
 

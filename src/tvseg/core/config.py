@@ -206,6 +206,22 @@ def seeds_for(config: dict, run: RunId) -> list[int]:
     return list(converged or config["datasets"][run.dataset].get("seeds") or config["seeds"])
 
 
+def tuning_run(config: dict, dataset: str) -> RunId:
+    """The plain net trained on clean data, whose outputs post-TV's lambda is chosen on."""
+    return RunId(plain_network(config, dataset), dataset, "clean")
+
+
+def tuning_seeds(config: dict, dataset: str) -> list[int]:
+    """The seeds of that net post-TV's lambda is chosen with (``post_tv.tune.seeds``, else its first)."""
+    return list(config["post_tv"]["tune"]["seeds"] or seeds_for(config, tuning_run(config, dataset))[:1])
+
+
+def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
+    """Whether the run's evaluation adds post-TV at the lambda chosen on validation (plain nets,
+    ``post_tv.tune`` enabled): its evaluation then needs the tuning's choice.json."""
+    return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
+
+
 def dataset_settings(config: dict, dataset: str) -> dict:
     if dataset not in config["datasets"]:
         raise ConfigError(f"dataset {dataset!r} is not configured; configured: {sorted(config['datasets'])}")
@@ -295,3 +311,18 @@ def bundle_dir(config: dict) -> Path:
 
 def prepared_dir(config: dict, dataset: str) -> Path:
     return Path(config["prepared_root"]) / dataset
+
+
+def source_record(config: dict, dataset: str) -> Path:
+    """What ``tvseg fetch`` found of ``dataset`` (the mirror or the download), which preparation reads."""
+    return Path(config["prepared_root"]) / "sources" / f"{dataset}.json"
+
+
+def manifest_path(config: dict, dataset: str) -> Path:
+    """The prepared dataset's manifest (classes, colours, sizes), written last by its preparation."""
+    return prepared_dir(config, dataset) / "manifest.json"
+
+
+def split_ids_path(config: dict, dataset: str, split: str) -> Path:
+    """The image ids of one prepared split (``train``, ``train_noisy``, ``val``, ``test``)."""
+    return prepared_dir(config, dataset) / split / "ids.json"

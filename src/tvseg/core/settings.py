@@ -1,8 +1,9 @@
-"""The settings of a run, one object each: the regularized head's (``TVSettings``) and a training
-run's (``TrainSettings``), and the configured device's name read as a torch device.
+"""The settings of a run, one object each: the regularized head's (``TVSettings``), a training
+run's (``TrainSettings``), an evaluation's (``EvaluationSettings``: its noise ``Condition``s, post-TV
+heads, images and ``Panels``), and the configured device's name read as a torch device.
 
-``experiment.train_settings`` builds them once from the configuration; the model, the trainer,
-post-TV, the studies and the converged variant take them whole. ``record()`` is how a run
+``engine.experiment`` builds them once from the configuration; the model, the trainer, the
+evaluation, post-TV, the studies and the converged variant take them whole. ``record()`` is how a run
 stores them (model.pt, the workflow's params, the checkpoint's fingerprint).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -105,8 +107,68 @@ class TrainSettings:
         return hashlib.sha256(json.dumps(self.record(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """The configured device (``auto``, ``cpu``, ``cuda``, ``cuda:N``) as a torch device."""
+@dataclass(frozen=True)
+class Condition:
+    """One test condition: clean, or a noise of ``kind`` at ``level``."""
+
+    kind: str
+    level: float
+    reading: str = "none"  # std | variance for gaussian noise, none otherwise
+
+    @property
+    def name(self) -> str:
+        if self.kind == "clean":
+            return "clean"
+        suffix = f"_{self.reading}" if self.kind == "gaussian" else ""
+        return f"{self.kind}{self.level:g}{suffix}"
+
+
+@dataclass(frozen=True)
+class Panels:
+    """Qualitative label maps to save: the first ``images`` test images under ``conditions``
+    (names; None: all), into ``folder/<condition>/``."""
+
+    folder: Path
+    images: int
+    conditions: tuple[str, ...] | None = None
+
+    def wanted(self, index: int, condition: Condition) -> bool:
+        return index < self.images and (self.conditions is None or condition.name in self.conditions)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """What an evaluation reads besides its model and its images' folder, taken whole by
+    ``engine.evaluate.evaluate_run`` (built by ``engine.experiment.evaluation_settings`` for the
+    workflow's evaluations, by the tuning and the estimate for theirs).
+
+    ``post_tv`` (a plain run's, required there): post-TV heads by method-name suffix ("" for
+    ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
+    ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates on
+    training images held out from training). ``head_batch``: images whose logits go through each
+    head together; ``network_batch``: images through the network at once.
+    """
+
+    conditions: tuple[Condition, ...]
+    noise_seed: int = 0
+    post_tv: dict[str, dict] | None = None
+    split: str = "test"
+    image_ids: tuple[str, ...] | None = None
+    head_batch: int = 1
+    network_batch: int = 1
+    panels: Panels | None = None
+
+    def __post_init__(self):
+        for name in ("head_batch", "network_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """The configured device (``auto``, ``cpu``, ``cuda``, ``cuda:N``) as a torch device; one
+    resolved already is returned as it is (an entry point resolves it once and passes it on)."""
+    if isinstance(name, torch.device):
+        return name
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from tqdm import tqdm
 
 from tvseg.core.config import RunId
 from tvseg.core.files import folder_lock, write_atomic
-from tvseg.core.settings import TVSettings
+from tvseg.core.settings import Condition, EvaluationSettings, Panels, TVSettings  # noqa: F401 (Panels: re-exported)
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
@@ -39,20 +38,6 @@ CSV_FIELDS = (
     "run", "seed", "dataset", "architecture", "head", "train_data", "method",
     "condition", "level", "reading", "metric", "value",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Condition:
-    kind: str
-    level: float
-    reading: str = "none"  # std | variance for gaussian noise, none otherwise
-
-    @property
-    def name(self) -> str:
-        if self.kind == "clean":
-            return "clean"
-        suffix = f"_{self.reading}" if self.kind == "gaussian" else ""
-        return f"{self.kind}{self.level:g}{suffix}"
 
 
 def expand_conditions(table_conditions: list[dict], figure_sigmas: list[float], readings: list[str]) -> list[Condition]:
@@ -78,99 +63,111 @@ def colourize(labels: np.ndarray, colours: list, ignore_index: int = 255) -> np.
     return palette[labels]
 
 
-@dataclass(frozen=True)
-class Panels:
-    """Qualitative label maps to save: the first ``images`` test images under ``conditions``
-    (names; None: all), into ``folder/<condition>/``."""
-
-    folder: Path
-    images: int
-    conditions: tuple[str, ...] | None = None
-
-    def wanted(self, index: int, condition: Condition) -> bool:
-        return index < self.images and (self.conditions is None or condition.name in self.conditions)
-
-
 def evaluate_run(
     model_path: Path,
     data_dir: Path,
     out_csv: Path,
-    conditions: list[Condition],
-    noise_seed: int = 0,
-    post_tv: dict[str, dict] | None = None,
+    settings: EvaluationSettings,
     run: str | None = None,
     seed: int = 0,
-    panels: Panels | None = None,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     progress: bool = True,
-    split: str = "test",
-    image_ids: list[str] | None = None,
-    head_batch: int = 1,
-    network_batch: int = 1,
 ) -> Path:
-    """Evaluate one trained run under every condition into a tidy CSV.
-
-    ``post_tv`` (a plain run's, required there): post-TV heads by method-name suffix ("" for
-    ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
-    ``split``/``image_ids`` choose other images than the test set (the tuning study evaluates
-    on training images held out from training). ``head_batch``: images whose logits go through
-    each head together (see the module's header); ``network_batch``: images through the network
-    at once.
-    """
-    for name, value in (("head_batch", head_batch), ("network_batch", network_batch)):
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1; got {value}")
+    """Evaluate one trained run under every condition of ``settings`` into a tidy CSV; ``run`` and
+    ``seed`` name its rows (the model's folder name where ``run`` is None)."""
     out_csv = Path(out_csv)
     with folder_lock(out_csv.with_name(f".{out_csv.name}.lock"), f"evaluation into {out_csv}"):
-        return _evaluate_into(
-            model_path, data_dir, out_csv, conditions, noise_seed, post_tv, run, seed, panels, device, progress,
-            split, image_ids, head_batch, network_batch,
-        )  # fmt: skip
+        evaluation = _Evaluation(model_path, data_dir, settings, run, device)
+        rows = evaluation.rows(seed, progress)
+    return _write_rows(rows, out_csv)
 
 
-def _evaluate_into(
-    model_path, data_dir, out_csv, conditions, noise_seed, post_tv, run, seed, panels, device, progress, split,
-    image_ids, head_batch, network_batch,
-) -> Path:  # fmt: skip
-    model, settings = load_trained(model_path, device)
-    run_id = RunId.parse(run) if run else None
-    torch_device = next(model.parameters()).device
-    images = PreparedSplit(Path(data_dir), split)
-    _refuse_a_mismatch(model_path, settings, run_id, images.manifest, data_dir)
-    paper_name = run_id.paper_name if run_id else settings.architecture
-    heads = {paper_name: model.head}
-    if settings.head == "softmax":
-        if not post_tv:  # its settings live in the configuration alone (post_tv), not here
-            raise ValueError(f"{model_path} is a plain network: its evaluation adds post-TV; pass post_tv")
-        for suffix, post in post_tv.items():
-            heads[f"{paper_name}+postTV{suffix}"] = tv_head(TVSettings.for_post_tv(post)).to(torch_device).eval()
-    base = {
-        "run": str(run_id) if run_id else Path(model_path).parent.name,
-        "seed": seed,
-        "dataset": images.manifest["dataset"],
-        "architecture": settings.architecture,
-        "head": settings.head,
-        "train_data": "noisy" if settings.split == "train_noisy" else "clean",
-    }
-    wanted = set(image_ids) if image_ids is not None else None
-    indices = [i for i, image_id in enumerate(images.ids) if wanted is None or image_id in wanted]
-    if wanted is not None and len(indices) != len(wanted):
-        raise ValueError(f"{len(wanted) - len(indices)} of the requested images are not in {data_dir}/{split}")
-    bar = tqdm(
-        total=len(conditions) * len(indices), desc=f"evaluate {base['run']}", disable=not progress, dynamic_ncols=True
-    )
-    rows, truth_roughness = [], []  # RE of the ground truth: the reference row of the RE tables
-    with torch.no_grad():
-        for condition in conditions:
-            confusion, roughness = _run_condition(
-                model, heads, images, indices, condition, noise_seed, panels, torch_device,
-                truth_roughness if condition == conditions[0] else None, bar, head_batch, network_batch,
-            )  # fmt: skip
-            common = {**base, "condition": condition.kind, "level": condition.level, "reading": condition.reading}
-            rows += _score_rows(common, confusion, roughness, images.manifest["classes"])
-            rows.append({**common, "method": GROUND_TRUTH, "metric": "re", "value": float(np.mean(truth_roughness))})
-    bar.close()
-    return _write_rows(rows, Path(out_csv))
+class _Evaluation:
+    """A trained model, its heads (post-TV's too for a plain run) and the images it is scored on."""
+
+    def __init__(self, model_path, data_dir, settings: EvaluationSettings, run: str | None, device):
+        self.model, trained = load_trained(model_path, device)
+        self.settings = settings
+        self.run_id = RunId.parse(run) if run else None
+        self.device = next(self.model.parameters()).device
+        self.images = PreparedSplit(Path(data_dir), settings.split)
+        _refuse_a_mismatch(model_path, trained, self.run_id, self.images.manifest, data_dir)
+        paper_name = self.run_id.paper_name if self.run_id else trained.architecture
+        self.heads = {paper_name: self.model.head}
+        if trained.head == "softmax":
+            if not settings.post_tv:  # its settings live in the configuration alone (post_tv), not here
+                raise ValueError(f"{model_path} is a plain network: its evaluation adds post-TV; pass post_tv")
+            for suffix, post in settings.post_tv.items():
+                head = tv_head(TVSettings.for_post_tv(post)).to(self.device).eval()
+                self.heads[f"{paper_name}+postTV{suffix}"] = head
+        self.base = {
+            "run": str(self.run_id) if self.run_id else Path(model_path).parent.name,
+            "dataset": self.images.manifest["dataset"],
+            "architecture": trained.architecture,
+            "head": trained.head,
+            "train_data": "noisy" if trained.split == "train_noisy" else "clean",
+        }
+        wanted = set(settings.image_ids) if settings.image_ids is not None else None
+        self.indices = [i for i, image_id in enumerate(self.images.ids) if wanted is None or image_id in wanted]
+        if wanted is not None and len(self.indices) != len(wanted):
+            raise ValueError(
+                f"{len(wanted) - len(self.indices)} of the requested images are not in {data_dir}/{settings.split}"
+            )
+
+    def rows(self, seed: int, progress: bool) -> list[dict]:
+        conditions = self.settings.conditions
+        base = {**self.base, "seed": seed}
+        bar = tqdm(total=len(conditions) * len(self.indices), desc=f"evaluate {base['run']}", disable=not progress,
+                   dynamic_ncols=True)  # fmt: skip
+        rows, truth_roughness = [], []  # RE of the ground truth: the reference row of the RE tables
+        with torch.no_grad():
+            for condition in conditions:
+                first = condition == conditions[0]
+                confusion, roughness = self._condition(condition, truth_roughness if first else None, bar)
+                common = {**base, "condition": condition.kind, "level": condition.level, "reading": condition.reading}
+                rows += _score_rows(common, confusion, roughness, self.images.manifest["classes"])
+                truth = float(np.mean(truth_roughness))
+                rows.append({**common, "method": GROUND_TRUTH, "metric": "re", "value": truth})
+        bar.close()
+        return rows
+
+    def _condition(self, condition: Condition, truth_roughness: list | None, bar):
+        """Every image under ``condition``: per head, the confusion matrix and each image's RE;
+        the ground truth's RE is appended to ``truth_roughness`` when it is a list."""
+        images, settings = self.images, self.settings
+        manifest = images.manifest
+        num_classes = len(manifest["classes"])
+        confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in self.heads}
+        roughness = {name: [] for name in self.heads}
+        network_batch = settings.network_batch
+        for group in _head_groups(images, self.indices, max(settings.head_batch, network_batch)):
+            noisy = [
+                add_noise(to_unit(images.image(i)), images.ids[i], condition.kind, condition.level,
+                          settings.noise_seed, condition.reading if condition.reading != "none" else "std")
+                for i in group
+            ]  # fmt: skip
+            logits = torch.cat(
+                [
+                    self.model.logits(to_input(np.stack(noisy[start : start + network_batch]), self.device))
+                    for start in range(0, len(noisy), network_batch)
+                ]
+            )
+            truths = [np.asarray(images.label(i)) for i in group]
+            if truth_roughness is not None:
+                truth_roughness.extend(regularization_effect(truth) for truth in truths)
+            for name, head in self.heads.items():
+                # a head that stops on the whole batch's gap (the converged one) takes one image at a time
+                per_image = getattr(head, "tol", None) is not None
+                chunks = logits.split(1 if per_image else settings.head_batch)
+                labels = torch.cat([head(chunk).argmax(dim=1) for chunk in chunks]).cpu().numpy().astype(np.uint8)
+                for i, image, truth, prediction in zip(group, noisy, truths, labels, strict=True):
+                    confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
+                    roughness[name].append(regularization_effect(prediction))
+                    if settings.panels is not None and settings.panels.wanted(i, condition):
+                        _save_panel(settings.panels.folder, name, condition, images.ids[i], prediction, image, truth,
+                                    manifest)  # fmt: skip
+            bar.update(len(group))
+        return confusion, roughness
 
 
 def _refuse_a_mismatch(model_path, settings, run_id: RunId | None, manifest: dict, data_dir) -> None:
@@ -192,45 +189,6 @@ def _refuse_a_mismatch(model_path, settings, run_id: RunId | None, manifest: dic
             problems.append(f"run {run_id} is trained on {run_id.train_data} data, the model on {trained_on} data")
     if problems:
         raise ValueError(f"{model_path} does not fit this evaluation: " + "; ".join(problems))
-
-
-def _run_condition(
-    model, heads, images, indices, condition, noise_seed, panels, device, truth_roughness, bar, head_batch,
-    network_batch=1,
-):  # fmt: skip
-    """Every image under ``condition``: per head, the confusion matrix and each image's RE;
-    the ground truth's RE is appended to ``truth_roughness`` when it is a list."""
-    manifest = images.manifest
-    num_classes = len(manifest["classes"])
-    confusion = {name: np.zeros((num_classes, num_classes), dtype=np.int64) for name in heads}
-    roughness = {name: [] for name in heads}
-    for group in _head_groups(images, indices, max(head_batch, network_batch)):
-        noisy = [
-            add_noise(to_unit(images.image(i)), images.ids[i], condition.kind, condition.level, noise_seed,
-                      condition.reading if condition.reading != "none" else "std")
-            for i in group
-        ]  # fmt: skip
-        logits = torch.cat(
-            [
-                model.logits(to_input(np.stack(noisy[start : start + network_batch]), device))
-                for start in range(0, len(noisy), network_batch)
-            ]
-        )
-        truths = [np.asarray(images.label(i)) for i in group]
-        if truth_roughness is not None:
-            truth_roughness.extend(regularization_effect(truth) for truth in truths)
-        for name, head in heads.items():
-            # a head that stops on the whole batch's gap (the converged one) takes one image at a time
-            per_image = getattr(head, "tol", None) is not None
-            chunks = logits.split(1 if per_image else head_batch)
-            labels = torch.cat([head(chunk).argmax(dim=1) for chunk in chunks]).cpu().numpy().astype(np.uint8)
-            for i, image, truth, prediction in zip(group, noisy, truths, labels, strict=True):
-                confusion[name] += confusion_matrix(prediction, truth, num_classes, manifest["ignore_index"])
-                roughness[name].append(regularization_effect(prediction))
-                if panels is not None and panels.wanted(i, condition):
-                    _save_panel(panels.folder, name, condition, images.ids[i], prediction, image, truth, manifest)
-        bar.update(len(group))
-    return confusion, roughness
 
 
 def _head_groups(images, indices: list[int], head_batch: int) -> list[list[int]]:

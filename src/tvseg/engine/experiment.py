@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.core.config import RunId, dataset_settings, plain_network, prepared_dir, run_files, seeds_for
-from tvseg.core.settings import PAPER_TV_KEYS, TrainSettings, TVSettings
+from tvseg.core.config import RunId, dataset_settings, plain_network, prepared_dir
+from tvseg.core.settings import PAPER_TV_KEYS, EvaluationSettings, Panels, TrainSettings, TVSettings
 from tvseg.datasets.prepare import NoisyTrainingSet, PrepareSettings
 from tvseg.datasets.specs import get_spec
-from tvseg.engine.evaluate import Condition, expand_conditions
+from tvseg.engine.evaluate import Condition, expand_conditions, load_post_tv_choice
 
 
 def prepare_settings(config: dict, dataset: str) -> PrepareSettings:
@@ -130,53 +130,21 @@ def _resolution(dataset: str, settings: dict) -> str:
     return f"{size}, trained on {'x'.join(str(n) for n in crop)} crops" if crop else size
 
 
-def tuning_run(config: dict, dataset: str) -> RunId:
-    """The plain net trained on clean data, whose outputs post-TV's lambda is chosen on."""
-    return RunId(plain_network(config, dataset), dataset, "clean")
-
-
-def tuning_seeds(config: dict, dataset: str) -> list[int]:
-    """The seeds of that net post-TV's lambda is chosen with (``post_tv.tune.seeds``, else its first)."""
-    return list(config["post_tv"]["tune"]["seeds"] or seeds_for(config, tuning_run(config, dataset))[:1])
-
-
-def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
-    """Whether the run's evaluation adds post-TV at the lambda chosen on validation (plain nets,
-    ``post_tv.tune`` enabled): its evaluation then needs the tuning's choice.json."""
-    return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
-
-
-def evaluate_job(
-    config: dict,
-    run: RunId,
-    seed: int,
-    model: Path | None = None,
-    out: Path | None = None,
-    qualitative: Path | None = None,
-    post_tv_choice: Path | None = None,
-    device: str = "auto",
-    progress: bool = True,
-) -> Path:
-    """One run's evaluation as the workflow's ``evaluate_model`` job does it (``tvseg evaluate``)."""
-    from tvseg.engine.evaluate import Panels, evaluate_run, load_post_tv_choice
-
-    files = run_files(config, run, seed)
+def evaluation_settings(
+    config: dict, dataset: str, post_tv_choice: Path | None = None, panels: Path | None = None
+) -> EvaluationSettings:
+    """A workflow evaluation's settings (``tvseg evaluate``, the ``evaluate_model`` job): every
+    condition of ``dataset``, post-TV at the configured lambda (and at the one of ``post_tv_choice``),
+    the configured batches, and panels into ``panels`` where given."""
     evaluation = config["evaluation"]
-    panels = None
-    if qualitative is not None:
-        panels = Panels(qualitative, evaluation["qualitative_images"], tuple(evaluation["qualitative_conditions"]))
-    return evaluate_run(
-        model or files.model,
-        prepared_dir(config, run.dataset),
-        out or files.evaluation,
-        conditions(config, run.dataset),
+    chosen = load_post_tv_choice(post_tv_choice) if post_tv_choice else {}
+    return EvaluationSettings(
+        tuple(conditions(config, dataset)),
         noise_seed=evaluation["seed"],
-        post_tv={"": config["post_tv"], **(load_post_tv_choice(post_tv_choice) if post_tv_choice else {})},
-        run=str(run),
-        seed=seed,
-        panels=panels,
+        post_tv={"": config["post_tv"], **chosen},
         head_batch=evaluation["head_batch"],
-        network_batch=evaluation_grid(config, run.dataset).get("batch", 1),
-        device=device,
-        progress=progress,
+        network_batch=evaluation_grid(config, dataset).get("batch", 1),
+        panels=Panels(panels, evaluation["qualitative_images"], tuple(evaluation["qualitative_conditions"]))
+        if panels is not None
+        else None,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,12 +25,15 @@ from tvseg.core.config import (
     prepared_dir,
     run_dir_under,
     run_files,
+    tuning_run,
+    tuning_seeds,
 )
 from tvseg.core.files import write_atomic
+from tvseg.core.settings import Condition, EvaluationSettings
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
-from tvseg.engine.evaluate import Condition, evaluate_run
-from tvseg.engine.experiment import evaluation_grid, train_settings, tuning_run, tuning_seeds
+from tvseg.engine.evaluate import evaluate_run
+from tvseg.engine.experiment import evaluation_grid, train_settings
 from tvseg.engine.train import train
 from tvseg.layers import SOFTMAX_STEP_LAM_BOUND
 
@@ -43,19 +47,25 @@ def _study_config(config: dict, dataset: str, lam: float, validation_count: int)
     return study
 
 
+@dataclass(frozen=True)
+class StudySettings:
+    """What a lambda study trains and scores: the regularized net at each initial lambda of ``lams``,
+    the plain net with post-TV at each of ``post_tv_lams``, for each of ``seeds``, on
+    ``validation_count`` held-out training images, clean and under gaussian ``levels``."""
+
+    lams: tuple[float, ...]
+    post_tv_lams: tuple[float, ...]
+    seeds: tuple[int, ...]
+    validation_count: int
+    levels: tuple[float, ...]
+
+
 def lambda_study(
-    config: dict,
-    dataset: str,
-    lams: list[float],
-    post_tv_lams: list[float],
-    seeds: list[int],
-    validation_count: int,
-    levels: list[float],
-    out_dir: Path,
-    device: str = "auto",
-    progress: bool = True,
+    config: dict, dataset: str, settings: StudySettings, out_dir: Path, device: str = "auto", progress: bool = True
 ) -> pd.DataFrame:
     """Train and score on the validation split; returns (and writes) the tidy scores."""
+    lams, post_tv_lams, seeds = settings.lams, settings.post_tv_lams, settings.seeds
+    validation_count, levels = settings.validation_count, settings.levels
     if validation_count < 1:
         raise ValueError("the study needs validation_count >= 1 held-out training images")
     out_dir = Path(out_dir)
@@ -78,12 +88,13 @@ def lambda_study(
                 run_settings.validation_count,
                 run_settings.validation_seed,
             )
-            csv = evaluate_run(
-                model, prepared_dir(study, dataset), folder / "validation.csv", conditions,
-                noise_seed=config["evaluation"]["seed"], post_tv={"": post, **extra_post} if lam is None else None,
-                run=str(run), seed=seed, device=device, split=run_settings.split, image_ids=held_out,
-                head_batch=config["evaluation"]["head_batch"], progress=progress,
+            evaluation = EvaluationSettings(
+                tuple(conditions), noise_seed=config["evaluation"]["seed"],
+                post_tv={"": post, **extra_post} if lam is None else None, split=run_settings.split,
+                image_ids=tuple(held_out), head_batch=config["evaluation"]["head_batch"],
             )  # fmt: skip
+            csv = evaluate_run(model, prepared_dir(study, dataset), folder / "validation.csv", evaluation,
+                               run=str(run), seed=seed, device=device, progress=progress)  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")
             frame["final_lam"] = _final_lam(RunFiles(folder).log) if lam is not None else float("nan")
@@ -124,10 +135,8 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
     else:
         study = copy.deepcopy(config)
         study["evaluation"]["gaussian_readings"] = [reading]
-        scores = lambda_study(
-            study, dataset, [], tune["lams"], seeds, tune["validation_count"], tune["levels"], Path(out_dir),
-            device=device, progress=progress,
-        )  # fmt: skip
+        settings = StudySettings((), tuple(tune["lams"]), tuple(seeds), tune["validation_count"], tuple(tune["levels"]))
+        scores = lambda_study(study, dataset, settings, Path(out_dir), device=device, progress=progress)
         where = {"validation_count": tune["validation_count"]}
     best, mean = best_post_tv_lambda(scores)
     choice = {
@@ -156,14 +165,14 @@ def _score_trained_on_split(
     candidates = {f"(lam={lam:g})": post_tv_settings(config["post_tv"], lam) for lam in tune["lams"]}
     run = tuning_run(config, dataset)
     frames = []
+    evaluation = EvaluationSettings(
+        tuple(conditions), noise_seed=config["evaluation"]["seed"], post_tv=candidates, split=split,
+        head_batch=config["evaluation"]["head_batch"], network_batch=evaluation_grid(config, dataset).get("batch", 1),
+    )  # fmt: skip
     for seed in seeds:
-        csv = evaluate_run(
-            run_files(config, run, seed).model, prepared_dir(config, dataset),
-            out_dir / "scores" / f"seed{seed}.csv", conditions, noise_seed=config["evaluation"]["seed"],
-            post_tv=candidates, run=str(run), seed=seed, device=device, split=split,
-            head_batch=config["evaluation"]["head_batch"], network_batch=evaluation_grid(config, dataset).get("batch", 1),
-            progress=progress,
-        )  # fmt: skip
+        csv = evaluate_run(run_files(config, run, seed).model, prepared_dir(config, dataset),
+                           out_dir / "scores" / f"seed{seed}.csv", evaluation, run=str(run), seed=seed, device=device,
+                           progress=progress)  # fmt: skip
         frames.append(pd.read_csv(csv))
     scores = pd.concat(frames, ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,9 @@ from tvseg.core.config import (
     plain_network,
     prepared_dir,
     runs_for,
-    seeds_for,
+    tuning_seeds,
 )
+from tvseg.pipeline.plan import Plan
 
 
 def _iteration_seconds(log_csv: Path, skip: int) -> float:
@@ -118,38 +119,37 @@ def measure_at_once(config: dict, device: str, at_once: int, iterations: int = 8
 
 def _evaluate_some(config, run: RunId, folder: Path, image_ids, device) -> None:
     from tvseg.engine.evaluate import POST_TV_TUNED_SUFFIX, evaluate_run
-    from tvseg.engine.experiment import conditions, evaluation_grid
+    from tvseg.engine.experiment import evaluation_settings
 
-    # the validated post-TV head costs what the fixed one does: the configured one stands in for it
+    # the workflow's evaluation on a few images; the validated post-TV head costs what the fixed
+    # one does, so the configured one stands in for it
     heads = {"": config["post_tv"], POST_TV_TUNED_SUFFIX: config["post_tv"]}
-    evaluate_run(
-        RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation,
-        conditions(config, run.dataset), post_tv=heads if run.head == "softmax" else None, run=str(run),
-        device=device, progress=False, image_ids=list(image_ids), head_batch=config["evaluation"]["head_batch"],
-        network_batch=evaluation_grid(config, run.dataset).get("batch", 1),
-    )  # fmt: skip
+    settings = replace(evaluation_settings(config, run.dataset), image_ids=tuple(image_ids),
+                       post_tv=heads if run.head == "softmax" else None)  # fmt: skip
+    evaluate_run(RunFiles(folder).model, prepared_dir(config, run.dataset), RunFiles(folder).evaluation, settings,
+                 run=str(run), device=device, progress=False)  # fmt: skip
 
 
 def project(config: dict, measured: dict) -> list[dict]:
-    """Projected seconds per variant (training and evaluation over all seeds) for ``config``."""
+    """Projected seconds per variant (training and evaluation over all seeds) for ``config``'s
+    plan, and post-TV's choice per dataset where the plan has one."""
+    plan = Plan(config)
     rows = []
-    for run in runs_for(config):
+    for run in plan.runs:
         m = measured[(run.dataset, run.network)]
-        seeds = len(seeds_for(config, run))
+        seeds = sum(job.run == run for job in plan.of("train_model"))
         iterations = config["datasets"][run.dataset]["iterations"]
         rows.append({
             "variant": run.paper_name, "run": str(run), "seeds": seeds, "iterations": iterations,
             "train_s": m["iteration_s"] * iterations * seeds,
             "evaluate_s": m["eval_image_s"] * m["test_images"] * seeds,
         })  # fmt: skip
-    if config["post_tv"]["tune"]["enabled"]:
-        for dataset in enabled_datasets(config):
-            plain = RunId(plain_network(config, dataset), dataset, "clean")
-            seeds = len(config["post_tv"]["tune"]["seeds"] or seeds_for(config, plain)[:1])
-            iterations = config["datasets"][dataset]["iterations"]
-            seconds = measured[(dataset, plain.network)]["iteration_s"] * iterations * seeds
-            rows.append({"variant": f"post-TV choice ({dataset})", "run": "tune_post_tv", "seeds": seeds,
-                         "iterations": iterations, "train_s": seconds, "evaluate_s": 0.0})  # fmt: skip
+    for job in plan.of("tune_post_tv"):
+        seeds = len(tuning_seeds(config, job.dataset))
+        iterations = config["datasets"][job.dataset]["iterations"]
+        seconds = measured[(job.dataset, plain_network(config, job.dataset))]["iteration_s"] * iterations * seeds
+        rows.append({"variant": f"post-TV choice ({job.dataset})", "run": "tune_post_tv", "seeds": seeds,
+                     "iterations": iterations, "train_s": seconds, "evaluate_s": 0.0})  # fmt: skip
     return rows
 
 
@@ -199,7 +199,7 @@ def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_image
              record: dict | None = None) -> str:  # fmt: skip
     """Measure on ``device`` (or take ``record``, :func:`estimate_record`'s) and return the
     projection as Markdown (the profile, then the paper's; the remaining jobs at N at once)."""
-    from tvseg.gpu.run import job_seconds, planned_jobs, schedule
+    from tvseg.gpu.run import done, job_seconds, planned_jobs, schedule
 
     record = record or estimate_record(config, device, iterations, eval_images)
     measured = {(m["dataset"], m["network"]): m for m in record["measured"]}
@@ -220,13 +220,14 @@ def estimate(config: dict, device: str = "auto", iterations: int = 8, eval_image
         for r in rows:
             lines.append(f"| {r['variant']} | {r['run']} | {r['seeds']} | {r['iterations']} | "
                          f"{_duration(r['train_s'])} | {_duration(r['evaluate_s'])} |")  # fmt: skip
-    remaining = [job for job in planned_jobs(config) if not job.done(config)]
+    plan = Plan(config)
+    remaining = [job for job in planned_jobs(plan) if not done(job, plan)]
     counts = [1] + ([record["at_once"]["jobs"]] if "at_once" in record else [])
     lines += ["", f"## This profile's remaining jobs ({len(remaining)}), wall time by jobs at once", "",
               "| jobs at once | an iteration takes | wall time |", "|---:|---:|---:|"]  # fmt: skip
     for count in counts:
         seconds = {job: job_seconds(job, config, record, count) for job in remaining}
-        wall = max(schedule(remaining, seconds, config, count).values(), default=0.0)
+        wall = max(schedule(remaining, seconds, plan, count).values(), default=0.0)
         factor = record["at_once"]["slowdown"] if count > 1 else 1.0
         lines.append(f"| {count} | {factor:.2f}x | {_duration(wall)} |")
     return "\n".join(lines) + "\n"

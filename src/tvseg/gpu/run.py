@@ -5,8 +5,9 @@ For a GPU box that has PyTorch with CUDA but neither internet nor the workflow's
     PYTHONPATH=src python3 -m tvseg.cli gpu-run --bundle data/prepared/gpu/bundle
 
 unpacks the bundle (``tvseg bundle``; checked first), then runs the jobs the workflow would run
-for its configuration (post-TV's validation choice, training, evaluation; seed by seed, each
-evaluation right after its training) into the workflow's paths under ``results_dir``, through
+for its configuration, as ``tvseg.pipeline.plan`` lists them with their files (post-TV's
+validation choice, training, evaluation; seed by seed, each evaluation right after its
+training) into the workflow's paths under ``results_dir``, through
 the same functions as the CLI's ``tune-post-tv``, ``train`` and ``evaluate``. A job whose
 outputs exist is skipped (a run whose evaluation exists too, even without its model: a box's
 results come back without them), and training resumes from its checkpoint, so the same command
@@ -29,78 +30,37 @@ import json
 import platform
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from tvseg.core.config import (
-    RunId,
-    enabled_datasets,
-    plain_network,
-    post_tv_choice_path,
-    run_files,
-    runs_for,
-    seeds_for,
-)
+from tvseg.core.config import enabled_datasets, plain_network, prepared_dir, tuning_seeds
 from tvseg.core.files import write_atomic
+from tvseg.pipeline.plan import Job, Plan
 
 RECORD = "gpu-run.json"
 OUTPUTS = "gpu-run-outputs.txt"
 
 
-@dataclass(frozen=True)
-class Job:
-    kind: str  # tune | train | evaluate
-    dataset: str
-    run: RunId | None = None
-    seed: int | None = None
-
-    def __str__(self) -> str:
-        return f"tune post-TV on {self.dataset}" if self.kind == "tune" else f"{self.kind} {self.run} seed {self.seed}"
-
-    def outputs(self, config: dict) -> list[Path]:
-        """The files the workflow's rule for this job declares."""
-        if self.kind == "tune":
-            return [post_tv_choice_path(config, self.dataset)]
-        files = run_files(config, self.run, self.seed)
-        return [files.model, files.log] if self.kind == "train" else [files.evaluation, files.panels]
-
-    def made(self, config: dict) -> bool:
-        """Whether every output exists."""
-        return all(path.exists() for path in self.outputs(config))
-
-    def done(self, config: dict) -> bool:
-        """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
-        run's evaluations come back from a GPU box without the models (too large to bring back),
-        so a later run on a fresh box goes on with the runs not yet evaluated."""
-        if self.kind != "tune" and run_files(config, self.run, self.seed).evaluation.exists():
-            return True
-        return self.made(config)
+def made(job: Job) -> bool:
+    """Whether every output of ``job`` exists."""
+    return all(path.exists() for path in job.output_files())
 
 
-def requirements(job: Job, config: dict) -> list[Job]:
-    """The jobs whose outputs ``job`` reads: an evaluation its training (and post-TV's choice
-    where it evaluates post-TV at the validated lambda); post-TV's choice on a published
-    validation split (``tune_split``) the trainings of the plain clean nets it scores."""
-    from tvseg.engine.experiment import tuning_run, tuning_seeds, uses_tuned_post_tv
-
-    if job.kind == "train":
-        return []
-    if job.kind == "evaluate":
-        tune = [Job("tune", job.dataset)] if uses_tuned_post_tv(config, job.run) else []
-        return [Job("train", job.dataset, job.run, job.seed), *tune]
-    if config["datasets"][job.dataset].get("tune_split"):
-        run = tuning_run(config, job.dataset)
-        return [Job("train", job.dataset, run, seed) for seed in tuning_seeds(config, job.dataset)]
-    return []
+def done(job: Job, plan: Plan) -> bool:
+    """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
+    run's evaluations come back from a GPU box without the models (too large to bring back),
+    so a later run on a fresh box goes on with the runs not yet evaluated."""
+    if job.run is not None and plan.job("evaluate_model", run=job.run, seed=job.seed).outputs["csv"].exists():
+        return True
+    return made(job)
 
 
-def _after_requirements(jobs: list[Job], config: dict) -> list[Job]:
+def _after_requirements(jobs: list[Job], plan: Plan) -> list[Job]:
     """``jobs`` in their order, except that a job moves down to just after the last job it needs."""
     ordered, waiting = [], list(jobs)
     while waiting:
         placed = {*ordered}
         ready = next(
-            (job for job in waiting if all(r in placed or r not in jobs for r in requirements(job, config))), None
+            (job for job in waiting if all(r in placed or r not in jobs for r in plan.requirements(job))), None
         )
         if ready is None:
             raise ValueError(f"the planned jobs need each other in a circle: {', '.join(map(str, waiting))}")
@@ -109,30 +69,23 @@ def _after_requirements(jobs: list[Job], config: dict) -> list[Job]:
     return ordered
 
 
-def planned_jobs(config: dict) -> list[Job]:
-    """The workflow's training and evaluation jobs for ``config``, each after what it needs: post-TV's
-    choices first, then seed by seed every run's training followed at once by its evaluation, so a
-    run cut short (a time limit on the GPU box) leaves whole variants of the first seeds."""
-    from tvseg.engine.experiment import uses_tuned_post_tv
-
-    runs = runs_for(config)
-    jobs = [
-        Job("tune", d)
-        for d in enabled_datasets(config)
-        if any(uses_tuned_post_tv(config, r) for r in runs if r.dataset == d)
-    ]
-    for seed in sorted({seed for run in runs for seed in seeds_for(config, run)}):
-        for run in runs:
-            if seed in seeds_for(config, run):
-                jobs += [Job("train", run.dataset, run, seed), Job("evaluate", run.dataset, run, seed)]
-    return _after_requirements(jobs, config)
+def planned_jobs(plan: Plan) -> list[Job]:
+    """The plan's post-TV choices, trainings and evaluations (the bundle brings the data prepared;
+    the report is rendered back home), each after what it needs: post-TV's choices
+    first, then seed by seed every run's training followed at once by its evaluation, so a run
+    cut short (a time limit on the GPU box) leaves whole variants of the first seeds."""
+    jobs = plan.of("tune_post_tv")
+    trained = {(job.run, job.seed) for job in plan.of("train_model")}
+    for seed in sorted({seed for _, seed in trained}):
+        for run in plan.runs:
+            if (run, seed) in trained:
+                jobs += [plan.job("train_model", run=run, seed=seed), plan.job("evaluate_model", run=run, seed=seed)]
+    return _after_requirements(jobs, plan)
 
 
 def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
     """A job's projected seconds from ``estimate`` (:func:`tvseg.gpu.estimate.estimate_record`) with
     ``at_once`` jobs sharing the device (each slowed as the measured trainings at once were)."""
-    from tvseg.engine.experiment import tuning_seeds
-
     measured = {(m["dataset"], m["network"]): m for m in estimate["measured"]}
     slowdown = 1.0
     if at_once > 1:
@@ -141,51 +94,51 @@ def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
             raise ValueError(f"the estimate measured no {at_once} jobs at once; run `tvseg estimate --jobs {at_once}`")
         slowdown = shared["slowdown"]
     iterations = config["datasets"][job.dataset]["iterations"]
-    if job.kind == "tune":
+    if job.step == "tune_post_tv":
         plain = measured[(job.dataset, plain_network(config, job.dataset))]
         seeds = len(tuning_seeds(config, job.dataset))
         if config["datasets"][job.dataset].get("tune_split"):
             return plain["eval_image_s"] * plain["test_images"] * seeds * slowdown
         return plain["iteration_s"] * iterations * seeds * slowdown
     m = measured[(job.dataset, job.run.network)]
-    if job.kind == "train":
+    if job.step == "train_model":
         return m["iteration_s"] * iterations * slowdown
     return m["eval_image_s"] * m["test_images"] * slowdown
 
 
-def schedule(jobs: list[Job], seconds: dict[Job, float], config: dict, at_once: int) -> dict[Job, float]:
+def schedule(jobs: list[Job], seconds: dict[Job, float], plan: Plan, at_once: int) -> dict[Job, float]:
     """When each job would finish (seconds from the start) with ``at_once`` jobs running at a time,
     each started as soon as a slot is free and what it needs has finished, in the plan's order
     (the runner's own rule); ``seconds``: each job's duration at that many jobs at once."""
     finish: dict[Job, float] = {}
     slots = [0.0] * max(1, at_once)
     for job in jobs:  # the plan's order respects requirements, so each one's are placed before it
-        ready = max([finish[r] for r in requirements(job, config) if r in finish], default=0.0)
+        ready = max([finish[r] for r in plan.requirements(job) if r in finish], default=0.0)
         slot = min(range(len(slots)), key=lambda i: max(slots[i], ready))
         start = max(slots[slot], ready)
         finish[job] = slots[slot] = start + seconds[job]
     return finish
 
 
-def of_seeds(jobs: list[Job], seeds: list[int], config: dict) -> list[Job]:
+def of_seeds(jobs: list[Job], seeds: list[int], plan: Plan) -> list[Job]:
     """The jobs of ``seeds``, post-TV's choices, and what they need (in the plan's order)."""
     chosen = {job for job in jobs if job.seed is None or job.seed in seeds}
     while True:
-        needed = {r for job in chosen for r in requirements(job, config) if r in jobs} - chosen
+        needed = {r for job in chosen for r in plan.requirements(job) if r in jobs} - chosen
         if not needed:
             return [job for job in jobs if job in chosen]
         chosen |= needed
 
 
-def whole_seeds_within(jobs: list[Job], seconds: dict[Job, float], config: dict, at_once: int,
+def whole_seeds_within(jobs: list[Job], seconds: dict[Job, float], plan: Plan, at_once: int,
                        budget: float) -> tuple[list[int], float]:  # fmt: skip
     """The most seeds, first ones first, whose jobs (with every post-TV choice) are projected
     to finish within ``budget`` seconds at ``at_once`` jobs at a time, and that projection."""
     seeds = sorted({job.seed for job in jobs if job.seed is not None})
     best, best_end = [], 0.0
     for count in range(1, len(seeds) + 1):
-        chosen = of_seeds(jobs, seeds[:count], config)
-        end = max(schedule(chosen, seconds, config, at_once).values(), default=0.0)
+        chosen = of_seeds(jobs, seeds[:count], plan)
+        end = max(schedule(chosen, seconds, plan, at_once).values(), default=0.0)
         if end > budget:
             break
         best, best_end = seeds[:count], end
@@ -193,21 +146,24 @@ def whole_seeds_within(jobs: list[Job], seconds: dict[Job, float], config: dict,
 
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
-    from tvseg.engine.experiment import evaluate_job, train_settings, uses_tuned_post_tv
+    """One job of the plan, through the functions the CLI's commands call, into the job's own outputs."""
+    from tvseg.engine.experiment import evaluation_settings, train_settings
 
-    if job.kind == "tune":
+    if job.step == "tune_post_tv":
         from tvseg.engine.tuning import tune_post_tv
 
-        tune_post_tv(config, job.dataset, post_tv_choice_path(config, job.dataset).parent, device, progress)
-    elif job.kind == "train":
+        tune_post_tv(config, job.dataset, job.outputs["choice"].parent, device, progress)
+    elif job.step == "train_model":
         from tvseg.engine.train import train
 
-        train(train_settings(config, job.run, job.seed), run_files(config, job.run, job.seed).folder, device, progress)
+        train(train_settings(config, job.run, job.seed), job.outputs["model"].parent, device, progress)
     else:
-        choice = post_tv_choice_path(config, job.dataset) if uses_tuned_post_tv(config, job.run) else None
-        panels = run_files(config, job.run, job.seed).panels
-        evaluate_job(config, job.run, job.seed, qualitative=panels, post_tv_choice=choice,
-                     device=device, progress=progress)  # fmt: skip
+        from tvseg.engine.evaluate import evaluate_run
+
+        choice = job.inputs["post_tv"][0] if "post_tv" in job.inputs else None
+        settings = evaluation_settings(config, job.dataset, post_tv_choice=choice, panels=job.outputs["panels"])
+        evaluate_run(job.inputs["model"][0], prepared_dir(config, job.dataset), job.outputs["csv"], settings,
+                     run=str(job.run), seed=job.seed, device=device, progress=progress)  # fmt: skip
 
 
 def device_name(device: str) -> str:
@@ -239,9 +195,13 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
 
     if jobs_at_once < 1:
         raise ValueError(f"jobs_at_once must be at least 1; got {jobs_at_once}")
+    from tvseg.core.settings import resolve_device
+
+    device = resolve_device(device)  # once: every job (and every child process) gets this torch device
     results = Path(config["results_dir"])
     results.mkdir(parents=True, exist_ok=True)
-    plan = jobs = planned_jobs(config)
+    plan = Plan(config)
+    planned = jobs = planned_jobs(plan)
     record = {
         "device": device_name(device),
         "torch": torch.__version__,
@@ -252,14 +212,14 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
     }
     started = time.perf_counter()
     if budget is not None and estimate is not None:
-        remaining = [job for job in jobs if not job.done(config)]
+        remaining = [job for job in jobs if not done(job, plan)]
         seconds = {job: job_seconds(job, config, estimate, jobs_at_once) for job in remaining}
-        seeds, end = whole_seeds_within(remaining, seconds, config, jobs_at_once, budget)
+        seeds, end = whole_seeds_within(remaining, seconds, plan, jobs_at_once, budget)
         if seeds:
             left = sorted({job.seed for job in remaining if job.seed is not None} - set(seeds))
             say(f"the estimate fits seeds {', '.join(map(str, seeds))} in {budget:.0f} s at {jobs_at_once} "
                 f"jobs at once (projected {end:.0f} s); left for a later call: {left or 'none'}")  # fmt: skip
-            jobs = of_seeds(jobs, seeds, config)
+            jobs = of_seeds(jobs, seeds, plan)
         else:
             say(f"the estimate fits no whole seed in {budget:.0f} s; running in the plan's order until stopped")
         record["plan"] = {"budget_s": budget, "seeds": seeds, "projected_s": round(end, 1)}
@@ -267,15 +227,15 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
     def write_record() -> None:
         # after every job, so a run killed at a time limit still says what it did and made
         record["seconds"] = round(time.perf_counter() - started, 1)
-        record["finished"] = sum(job.done(config) for job in plan)
-        record["planned"] = len(plan)
+        record["finished"] = sum(done(job, plan) for job in planned)
+        record["planned"] = len(planned)
         write_atomic(results / RECORD, json.dumps(record, indent=1) + "\n")
-        made = [path for job in plan if job.made(config) for path in job.outputs(config)]
-        write_atomic(results / OUTPUTS, "".join(f"{path}\n" for path in made))
+        finished = [path for job in planned if made(job) for path in job.output_files()]
+        write_atomic(results / OUTPUTS, "".join(f"{path}\n" for path in finished))
 
     if jobs_at_once == 1:
         for number, job in enumerate(jobs, 1):
-            if job.done(config):
+            if done(job, plan):
                 say(f"[{number}/{len(jobs)}] {job}: done before, skipped")
                 continue
             say(f"[{number}/{len(jobs)}] {job} ...")
@@ -286,12 +246,12 @@ def run_all(config: dict, device: str = "auto", progress: bool = True, say=print
             say(f"[{number}/{len(jobs)}] {job}: {seconds:.0f} s (total {time.perf_counter() - started:.0f} s)")
             write_record()
     else:
-        _run_at_once(jobs, config, device, jobs_at_once, record, started, write_record, say)
+        _run_at_once(jobs, plan, device, jobs_at_once, record, started, write_record, say)
     write_record()
     return record
 
 
-def _run_at_once(jobs, config, device, at_once: int, record: dict, started: float, write_record, say) -> None:
+def _run_at_once(jobs, plan: Plan, device, at_once: int, record: dict, started: float, write_record, say) -> None:
     """Up to ``at_once`` jobs in processes of their own, each started, in the plan's order, once
     a process is free and what it needs has finished. A failed job stops new starts; the running
     ones finish, then the failure is raised naming the job."""
@@ -302,7 +262,7 @@ def _run_at_once(jobs, config, device, at_once: int, record: dict, started: floa
 
     context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
     threads = torch.get_num_threads()
-    finished = {job for job in jobs if job.done(config)}
+    finished = {job for job in jobs if done(job, plan)}
     for job in jobs:
         if job in finished:
             say(f"{job}: done before, skipped")
@@ -313,12 +273,14 @@ def _run_at_once(jobs, config, device, at_once: int, record: dict, started: floa
         while waiting or running:
             while failed is None and len(running) < at_once:
                 ready = next(
-                    (j for j in waiting if all(r in finished or r not in jobs for r in requirements(j, config))), None
+                    (j for j in waiting if all(r in finished or r not in jobs for r in plan.requirements(j))), None
                 )
                 if ready is None:
                     break
                 waiting.remove(ready)
-                process = context.Process(target=_run_in_child, args=(ready, config, device, threads), name=str(ready))
+                process = context.Process(
+                    target=_run_in_child, args=(ready, plan.config, device, threads), name=str(ready)
+                )
                 process.start()
                 running[process.sentinel] = (ready, process, time.perf_counter())
                 say(f"{ready} ... ({len(running)} running)")
@@ -370,13 +332,3 @@ def unpack_once(bundle_dir: Path, work_dir: Path, say=print) -> dict:
         stamp.write_text(manifest_text)
     use_bundled_packages(work_dir / "site")
     return config
-
-
-def gpu_run(bundle_dir: Path, work_dir: Path, device: str = "auto", results_dir: str | None = None,
-            progress: bool = True, say=print, jobs_at_once: int = 1, budget: float | None = None,
-            estimate: dict | None = None) -> dict:  # fmt: skip
-    """Unpack the bundle (once), then run every job (see :func:`run_all`)."""
-    config = unpack_once(bundle_dir, work_dir, say)
-    if results_dir:
-        config["results_dir"] = results_dir
-    return run_all(config, device, progress and jobs_at_once == 1, say, jobs_at_once, budget, estimate)

@@ -84,6 +84,9 @@ def _encoder_weights(encoder_name: str, encoder_weights: str | None, in_channels
     return encoder.state_dict()
 
 
+IN_CHANNELS = 3  # the networks see RGB images (tvseg.datasets.inputs.to_input)
+
+
 def build_model(
     architecture: str,
     num_classes: int,
@@ -92,7 +95,6 @@ def build_model(
     head: str = "softmax",
     tv: TVSettings | dict | None = None,
     seed: int = 0,
-    in_channels: int = 3,
     decoder_channels: list[int] | None = None,
 ) -> SegmentationModel:
     """Build Unet or SegNet with a plain softmax or a TV softmax head.
@@ -110,6 +112,7 @@ def build_model(
         raise ValueError(f"num_classes must be >= 2; got {num_classes}")
     if decoder_channels and architecture != "unet":
         raise ValueError(f"decoder_channels sets a Unet's decoder; {architecture} has its own: drop the key")
+    in_channels = IN_CHANNELS
     weights = _encoder_weights(
         encoder_name or ("vgg13" if architecture == "unet" else SEGNET_ENCODER), encoder_weights, in_channels
     )

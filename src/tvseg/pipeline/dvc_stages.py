@@ -14,16 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.core.config import (
-    dataset_results,
-    load_config,
-    post_tv_choice_path,
-    run_files,
-    runs_for,
-    runs_root,
-    seeds_for,
-)
-from tvseg.core.paper import FIGURES, TABLES
+from tvseg.core.config import load_config, post_tv_choice_path, runs_root
+from tvseg.pipeline.plan import Plan
 
 
 def _has(tree: dict, dotted: str) -> bool:
@@ -94,7 +86,7 @@ REPORT_CODE = ["src/tvseg/reporting/report.py", "src/tvseg/reporting/claims.py",
 
 
 class _Profile:
-    """What every stage reads: the configuration, its two files, its folders and its runs' files."""
+    """What every stage reads: the configuration, its two files, and its plan of jobs."""
 
     def __init__(self, profile: str, config_path: str):
         self.dir = Path(profile)
@@ -103,13 +95,12 @@ class _Profile:
         self.prepared, self.results = Path(self.config["prepared_root"]), Path(self.config["results_dir"])
         _refuse_untracked_results(self.dir, self.results)
         self.snakemake = f"snakemake --profile {self.dir.as_posix()}"
-        self.runs = runs_for(self.config)
-        self.datasets = sorted({r.dataset for r in self.runs})
+        self.plan = Plan(self.config)
+        self.datasets = sorted(self.plan.datasets)
 
-    def files(self, dataset: str) -> list:
-        """(run, RunFiles) of every run and seed of ``dataset``."""
-        runs = [r for r in self.runs if r.dataset == dataset]
-        return [(r, run_files(self.config, r, seed)) for r in runs for seed in seeds_for(self.config, r)]
+    def outputs(self, step: str, name: str, dataset: str | None = None) -> list[Path]:
+        """The output ``name`` of every planned job of ``step`` (of ``dataset``), in the plan's order."""
+        return [job.outputs[name] for job in self.plan.of(step, dataset=dataset)]
 
     def params(self, keys: list[str]) -> list:
         return _params(keys, self.base, self.override)
@@ -124,14 +115,13 @@ def _paths(items) -> list[str]:
 
 def _data_stage(p: _Profile) -> dict:
     keys = ["noise"] + [f"datasets.{d}.{k}" for d in p.datasets for k in DATA_DATASET_KEYS]
-    noisy_ids = [p.prepared / d / "train_noisy" / "ids.json" for d in p.datasets]
+    noisy_ids = [path for d in p.datasets for path in p.outputs("make_noisy_split", "ids", d)]
     return {"cmd": p.command(noisy_ids), "deps": DATA_CODE, "params": p.params(keys), "outs": [p.prepared.as_posix()]}
 
 
 def _train_stage(p: _Profile, dataset: str) -> dict:
     keys = ["tv", "converged", "training", "seeds"] + [f"datasets.{dataset}.{k}" for k in TRAIN_DATASET_KEYS]
-    models = [f.model for _, f in p.files(dataset)]
-    logs = [f.log for _, f in p.files(dataset)]
+    models, logs = p.outputs("train_model", "model", dataset), p.outputs("train_model", "log_csv", dataset)
     return {
         "cmd": p.command(models),
         "deps": [p.prepared.as_posix()] + TRAIN_CODE,
@@ -142,20 +132,22 @@ def _train_stage(p: _Profile, dataset: str) -> dict:
     }
 
 
+def _collected(p: _Profile, dataset: str) -> list[Path]:
+    """A dataset's evaluations and learned lambdas (and validation curves) collected: small, in git."""
+    steps = ("collect_dataset_metrics", "collect_dataset_lambdas", "collect_curves")
+    return [path for step in steps for path in p.outputs(step, "csv", dataset)]
+
+
 def _evaluate_stage(p: _Profile, dataset: str) -> dict:
-    models = [f.model for _, f in p.files(dataset)]
-    evaluations = [f.evaluation for _, f in p.files(dataset)]
-    panels = [f.panels for _, f in p.files(dataset)]
+    # the train stage's outs (models and logs: the evaluations read the one, the lambdas and curves the other)
+    trained = p.outputs("train_model", "model", dataset) + p.outputs("train_model", "log_csv", dataset)
+    evaluations, panels = p.outputs("evaluate_model", "csv", dataset), p.outputs("evaluate_model", "panels", dataset)
     # post_tv/<dataset>/runs: the runs trained to choose post-TV's lambda on images held out of
     # training (the choice itself, choice.json, is a small fact kept in git); none where the
     # lambda is chosen on a published split with the trained nets
     tuning_runs = p.config["post_tv"]["tune"]["enabled"] and not p.config["datasets"][dataset].get("tune_split")
     keys = ["evaluation", "post_tv"] + [f"datasets.{dataset}.{k}" for k in ("evaluation", "tune_split")]
-    logs = [f.log for _, f in p.files(dataset)]
-    # the dataset's evaluations and learned lambdas (and validation curves) collected: small, in git
-    collected = [dataset_results(p.config, dataset) / name for name in ("metrics.csv", "lambdas.csv")]
-    if p.config["datasets"][dataset].get("curve"):
-        collected.append(dataset_results(p.config, dataset) / "curves.csv")
+    collected = _collected(p, dataset)
     tuning = (
         [{runs_root(post_tv_choice_path(p.config, dataset).parent).as_posix(): {"persist": True}}]
         if tuning_runs
@@ -163,7 +155,7 @@ def _evaluate_stage(p: _Profile, dataset: str) -> dict:
     )
     return {
         "cmd": p.command(evaluations + collected),
-        "deps": _paths(models + logs) + [p.prepared.as_posix()] + EVALUATE_CODE,
+        "deps": _paths(trained) + [p.prepared.as_posix()] + EVALUATE_CODE,
         "params": p.params(keys),
         "outs": _paths(evaluations + panels) + tuning + [{path: {"cache": False}} for path in _paths(collected)],
     }
@@ -171,36 +163,18 @@ def _evaluate_stage(p: _Profile, dataset: str) -> dict:
 
 def _report_stage(p: _Profile) -> dict:
     results = p.results
-    readings = p.config["evaluation"]["gaussian_readings"]
-    tables = [
-        results / "tables" / f"table{n}_{r}.{e}" for n in TABLES for r in readings for e in ("md", "tex", "csv", "html")
-    ]
-    tables += [results / "tables" / f"per_class_{d}.md" for d in p.datasets]
-    figures = [results / "figures" / f"figure{n}_{d}.{e}" for d, n in FIGURES.items() for e in ("png", "pdf")]
-    figures += [results / "figures" / f"panels_{d}_{t}.png" for d in p.datasets for t in ("clean", "noisy")]
-    figures += [results / "figures" / f"curves_{d}.png" for d in p.datasets if p.config["datasets"][d].get("curve")]
+    final = p.plan.final_outputs()
+    figures = [path for path in final if path.parent.name == "figures"]
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
     other_figures = [f for f in figures if f not in curve_pngs]
-    small = [
-        results / "metrics.csv", results / "claims.md", results / "claims.html", results / "verdict.md",
-        results / "lambdas.csv",
-    ]  # fmt: skip
-    collected = [dataset_results(p.config, d) / name for d in p.datasets for name in ("metrics.csv", "lambdas.csv")]
-    collected += [
-        dataset_results(p.config, d) / "curves.csv" for d in p.datasets if p.config["datasets"][d].get("curve")
-    ]
+    small = [path for path in final if path.parent == results and path.name != "summary.json"]
+    small.insert(0, results / "metrics.csv")
+    # the datasets' collected results (in git), not their run folders: the report renders
+    # from them where a dataset's checkpoints and evaluations are not at hand
+    collected = [path for d in p.datasets for path in _collected(p, d) if path.name != "curves.csv"]
+    collected += [path for d in p.datasets for path in _collected(p, d) if path.name == "curves.csv"]
     return {
-        "cmd": [
-            p.command(
-                [results / "summary.json", results / "claims.md", results / "claims.html", results / "verdict.md"]
-                + [results / "lambdas.csv"]
-                + tables
-                + figures
-            ),
-            f"{p.snakemake} --report {(results / 'report.html').as_posix()}",
-        ],  # fmt: skip
-        # the datasets' collected results (in git), not their run folders: the report renders
-        # from them where a dataset's checkpoints and evaluations are not at hand
+        "cmd": [p.command(final), f"{p.snakemake} --report {(results / 'report.html').as_posix()}"],
         "deps": _paths(collected) + REPORT_CODE,
         # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
         "outs": [{path: {"cache": False}} for path in _paths(small + [results / "tables"] + other_figures)]
