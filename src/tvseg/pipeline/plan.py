@@ -150,34 +150,49 @@ class Plan:
         self.config = config
         self.runs = runs_for(config)
         self.datasets = [d for d in enabled_datasets(config) if any(r.dataset == d for r in self.runs)]
-        self.jobs: list[Job] = []
-        for dataset in self.datasets:
-            self.jobs += [self.build("download_dataset", dataset=dataset), self.build("prepare_dataset", dataset=dataset),
-                          self.build("make_noisy_split", dataset=dataset)]  # fmt: skip
-        self.jobs += [self.build("train_model", run=r, seed=s) for r in self.runs for s in seeds_for(config, r)]
-        for dataset in self.datasets:
-            if any(uses_tuned_post_tv(config, r) for r in self.runs if r.dataset == dataset):
-                self.jobs.append(self.build("tune_post_tv", dataset=dataset))
-        self.jobs += [self.build("evaluate_model", run=r, seed=s) for r in self.runs for s in seeds_for(config, r)]
-        for dataset in self.datasets:
-            self.jobs += [self.build("collect_dataset_metrics", dataset=dataset),
-                          self.build("collect_dataset_lambdas", dataset=dataset)]  # fmt: skip
-            if has_curve(config, dataset):
-                self.jobs.append(self.build("collect_curves", dataset=dataset))
-        self.jobs += [self.build("collect_metrics"), self.build("collect_lambdas"), self.build("summarize_metrics"),
-                      self.build("check_claims"), self.build("render_verdict")]  # fmt: skip
-        readings = config["evaluation"]["gaussian_readings"]
-        self.jobs += [self.build("render_table", number=n, reading=r) for n in TABLES for r in readings]
-        # a dataset's own tables and figures by its name (dvc.yaml's order)
-        by_name = sorted(self.datasets)
-        self.jobs += [self.build("render_per_class_table", dataset=d) for d in by_name]
-        self.jobs += [self.build("plot_noise_curves", number=n, dataset=d) for d, n in FIGURES.items()]
-        self.jobs += [
-            self.build("plot_qualitative_panels", dataset=d, train_data=t) for d in by_name for t in TRAIN_DATA
-        ]
-        self.jobs += [self.build("plot_validation_curves", dataset=d) for d in by_name if has_curve(config, d)]
+        self.jobs: list[Job] = self._data_jobs() + self._run_jobs() + self._collect_jobs() + self._report_jobs()
         self._by_identity = {job: job for job in self.jobs}
         self._producers = {path: job for job in self.jobs for path in job.output_files()}
+
+    # --- the jobs, stage by stage
+    def _data_jobs(self) -> list[Job]:
+        steps = ("download_dataset", "prepare_dataset", "make_noisy_split")
+        return [self.build(step, dataset=dataset) for dataset in self.datasets for step in steps]
+
+    def _run_jobs(self) -> list[Job]:
+        """Every run's training, post-TV's choices, then every run's evaluation."""
+        runs = [(run, seed) for run in self.runs for seed in seeds_for(self.config, run)]
+        tuned = [
+            d for d in self.datasets if any(uses_tuned_post_tv(self.config, r) for r in self.runs if r.dataset == d)
+        ]
+        return (
+            [self.build("train_model", run=run, seed=seed) for run, seed in runs]
+            + [self.build("tune_post_tv", dataset=dataset) for dataset in tuned]
+            + [self.build("evaluate_model", run=run, seed=seed) for run, seed in runs]
+        )
+
+    def _collect_jobs(self) -> list[Job]:
+        """Each dataset's evaluations, learned lambdas and curves collected, then joined."""
+        jobs = []
+        for dataset in self.datasets:
+            steps = ("collect_dataset_metrics", "collect_dataset_lambdas")
+            steps += ("collect_curves",) if has_curve(self.config, dataset) else ()
+            jobs += [self.build(step, dataset=dataset) for step in steps]
+        return jobs + [self.build("collect_metrics"), self.build("collect_lambdas")]
+
+    def _report_jobs(self) -> list[Job]:
+        """What renders the joined metrics, then each dataset's own tables and figures by its
+        name (dvc.yaml's order)."""
+        by_name = sorted(self.datasets)
+        readings = self.config["evaluation"]["gaussian_readings"]
+        return (
+            [self.build(step) for step in ("summarize_metrics", "check_claims", "render_verdict")]
+            + [self.build("render_table", number=n, reading=r) for n in TABLES for r in readings]
+            + [self.build("render_per_class_table", dataset=d) for d in by_name]
+            + [self.build("plot_noise_curves", number=n, dataset=d) for d, n in FIGURES.items()]
+            + [self.build("plot_qualitative_panels", dataset=d, train_data=t) for d in by_name for t in TRAIN_DATA]
+            + [self.build("plot_validation_curves", dataset=d) for d in by_name if has_curve(self.config, d)]
+        )
 
     # --- looking jobs up
     def job(self, step: str, **wildcards) -> Job:
