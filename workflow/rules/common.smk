@@ -8,11 +8,11 @@ from tvseg.core.config import (
     RunId,
     bundle_dir,
     manifest_path,
-    plain_network,
     post_tv_choice_path,
     run_files,
     source_record,
     split_ids_path,
+    tuning_run,
 )
 from tvseg.core.config import validate as validate_fully
 from tvseg.core.paper import DATASETS as PAPER_DATASETS
@@ -100,8 +100,7 @@ def train_params(wildcards):
 def tuning_params(wildcards):
     """What the post-TV tuning reads: the plain clean run's settings (seed aside) and post_tv
     (and the published split it is chosen on, where there is one)."""
-    plain = RunId(plain_network(config, wildcards.dataset), wildcards.dataset, "clean")
-    settings = train_settings(config, plain, 0).record()
+    settings = train_settings(config, tuning_run(config, wildcards.dataset), 0).record()
     settings.pop("seed")
     split = config["datasets"][wildcards.dataset].get("tune_split")
     return json.dumps(

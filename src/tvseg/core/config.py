@@ -148,6 +148,11 @@ class RunId:
         return "tv" if self.network.startswith("r") else "softmax"
 
     @property
+    def train_split(self) -> str:
+        """The prepared split it trains on."""
+        return "train_noisy" if self.train_data == "noisy" else "train"
+
+    @property
     def converged(self) -> bool:
         return self.network in CONVERGED_NAMES
 

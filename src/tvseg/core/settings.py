@@ -90,6 +90,11 @@ class TrainSettings:
         if isinstance(self.tv, dict):
             self.tv = TVSettings(**self.tv)
 
+    @property
+    def train_data(self) -> str:
+        """``clean`` or ``noisy``: the training data, as a run's id names it."""
+        return "noisy" if self.split == "train_noisy" else "clean"
+
     def record(self) -> dict:
         """The settings as a run stores them (model.pt) and the workflow compares them (params).
 

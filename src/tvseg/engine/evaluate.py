@@ -105,7 +105,7 @@ class _Evaluation:
             "dataset": self.images.manifest["dataset"],
             "architecture": trained.architecture,
             "head": trained.head,
-            "train_data": "noisy" if trained.split == "train_noisy" else "clean",
+            "train_data": trained.train_data,
         }
         wanted = set(settings.image_ids) if settings.image_ids is not None else None
         self.indices = [i for i, image_id in enumerate(self.images.ids) if wanted is None or image_id in wanted]
@@ -184,9 +184,10 @@ def _refuse_a_mismatch(model_path, settings, run_id: RunId | None, manifest: dic
             problems.append(f"run {run_id} is a {run_id.dataset} run, {data_dir} holds {manifest['dataset']}")
         if run_id.head != settings.head:
             problems.append(f"run {run_id} has a {run_id.head} head, the model a {settings.head} head")
-        trained_on = "noisy" if settings.split == "train_noisy" else "clean"
-        if run_id.train_data != trained_on:
-            problems.append(f"run {run_id} is trained on {run_id.train_data} data, the model on {trained_on} data")
+        if run_id.train_data != settings.train_data:
+            problems.append(
+                f"run {run_id} is trained on {run_id.train_data} data, the model on {settings.train_data} data"
+            )
     if problems:
         raise ValueError(f"{model_path} does not fit this evaluation: " + "; ".join(problems))
 

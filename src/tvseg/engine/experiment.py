@@ -35,7 +35,7 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
     tv = config["tv"]
     return TrainSettings(
         data_dir=str(prepared_dir(config, run.dataset)),
-        split="train_noisy" if run.train_data == "noisy" else "train",
+        split=run.train_split,
         architecture=settings["architecture"],
         num_classes=get_spec(run.dataset).num_classes,
         encoder=settings["encoder"],

@@ -112,9 +112,8 @@ def build_model(
         raise ValueError(f"num_classes must be >= 2; got {num_classes}")
     if decoder_channels and architecture != "unet":
         raise ValueError(f"decoder_channels sets a Unet's decoder; {architecture} has its own: drop the key")
-    in_channels = IN_CHANNELS
     weights = _encoder_weights(
-        encoder_name or ("vgg13" if architecture == "unet" else SEGNET_ENCODER), encoder_weights, in_channels
+        encoder_name or ("vgg13" if architecture == "unet" else SEGNET_ENCODER), encoder_weights, IN_CHANNELS
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -122,7 +121,7 @@ def build_model(
             encoder_name = encoder_name or "vgg13"
             widths = {"decoder_channels": tuple(decoder_channels)} if decoder_channels else {}
             network = smp.Unet(
-                encoder_name, encoder_weights=None, in_channels=in_channels, classes=num_classes, **widths
+                encoder_name, encoder_weights=None, in_channels=IN_CHANNELS, classes=num_classes, **widths
             )
             if weights is not None:
                 network.encoder.load_state_dict(weights)
@@ -131,7 +130,7 @@ def build_model(
             encoder_name = encoder_name or SEGNET_ENCODER
             if encoder_name != SEGNET_ENCODER:
                 raise ValueError(f"SegNet is built on smp's '{SEGNET_ENCODER}' encoder; got {encoder_name!r}")
-            encoder = smp.encoders.get_encoder(SEGNET_ENCODER, in_channels=in_channels, weights=None)
+            encoder = smp.encoders.get_encoder(SEGNET_ENCODER, in_channels=IN_CHANNELS, weights=None)
             if weights is not None:
                 encoder.load_state_dict(weights)
             network = SegNet(encoder, num_classes)

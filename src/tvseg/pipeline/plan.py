@@ -198,8 +198,8 @@ class Plan:
     def job(self, step: str, **wildcards) -> Job:
         """The planned job of ``step`` with these wildcards; one outside the plan (a target the
         configuration does not list, e.g. another seed) is built the same way."""
-        built = self.build(step, **wildcards)
-        return self._by_identity.get(built, built)
+        identity = Job(step, tuple((name, str(value)) for name, value in wildcards.items()))
+        return self._by_identity.get(identity) or self.build(step, **wildcards)
 
     def of(self, *steps: str, dataset: str | None = None) -> list[Job]:
         """The planned jobs of ``steps`` (of ``dataset``), in the plan's order."""
@@ -236,11 +236,11 @@ class Plan:
 
     def _train_model(self, run, seed):
         run = RunId.parse(str(run))
-        split = "train_noisy" if run.train_data == "noisy" else "train"
         files = run_files(self.config, run, seed)
         return {
-            "manifest": manifest_path(self.config, run.dataset), "split": split_ids_path(self.config, run.dataset, split)
-        }, {"model": files.model, "log_csv": files.log}  # fmt: skip
+            "manifest": manifest_path(self.config, run.dataset),
+            "split": split_ids_path(self.config, run.dataset, run.train_split),
+        }, {"model": files.model, "log_csv": files.log}
 
     def _tune_post_tv(self, dataset):
         """The prepared data; on a published validation split (``tune_split``), also the trained
