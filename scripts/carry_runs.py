@@ -4,8 +4,9 @@
     python scripts/carry_runs.py restore --dataset wbc [...]
 
 A long run can outlast a session, and run folders (models, checkpoints) live in DVC, not git.
-``save`` copies each finished run's small files (``log.csv``, ``evaluation.csv`` and, for the
-first seed, the ``panels`` folder the qualitative figures read) into
+``save`` copies each finished run's small files (``log.csv``, ``evaluation.csv``, the records of
+where it trained and was evaluated and, for the first seed, the ``panels`` folder the qualitative
+figures read) into
 ``<results_dir>/carried/<dataset>/<run>/seed<k>/``, kept in git; a run counts as finished when
 its evaluation exists. ``restore`` copies them back into the run folders of a fresh clone, so
 Snakemake finds those runs' outputs and plans only the runs still missing (it does not redo a
@@ -34,6 +35,11 @@ def finished_runs(config: dict, dataset: str):
             yield run, seed
 
 
+def small_files(files) -> tuple[Path, ...]:
+    """What a run carries: its log, its evaluation, and where each was made."""
+    return (files.log, files.evaluation, files.model_provenance, files.evaluation_provenance)
+
+
 def save(config: dict, dataset: str) -> None:
     for run, seed in finished_runs(config, dataset):
         files = run_files(config, run, seed)
@@ -41,8 +47,9 @@ def save(config: dict, dataset: str) -> None:
             continue
         target = carried_folder(config, run, seed)
         target.mkdir(parents=True, exist_ok=True)
-        for path in (files.log, files.evaluation):
-            shutil.copy2(path, target / path.name)
+        for path in small_files(files):
+            if path.exists():
+                shutil.copy2(path, target / path.name)
         if seed == seeds_for(config, run)[0] and files.panels.is_dir():
             shutil.copytree(files.panels, target / files.panels.name, dirs_exist_ok=True)
         print(f"saved {run} seed {seed} into {target}")
@@ -55,8 +62,9 @@ def restore(config: dict, dataset: str) -> None:
             continue
         files = run_files(config, run, seed)
         files.folder.mkdir(parents=True, exist_ok=True)
-        for path in (files.log, files.evaluation):
-            shutil.copy2(source / path.name, path)
+        for path in small_files(files):
+            if (source / path.name).exists():
+                shutil.copy2(source / path.name, path)
         if (source / files.panels.name).is_dir():
             shutil.copytree(source / files.panels.name, files.panels, dirs_exist_ok=True)
         print(f"restored {run} seed {seed} into {files.folder}")

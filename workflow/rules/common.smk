@@ -16,6 +16,7 @@ from tvseg.core.config import (
 )
 from tvseg.core.config import validate as validate_fully
 from tvseg.core.paper import DATASETS as PAPER_DATASETS
+from tvseg.core.provenance import COLLECTED_NAME as PROVENANCE
 from tvseg.engine.experiment import conditions, train_settings
 from tvseg.pipeline.plan import (
     Plan,

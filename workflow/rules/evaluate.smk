@@ -49,6 +49,7 @@ rule collect_dataset_metrics:
         unpack(inputs_of("collect_dataset_metrics")),
     output:
         csv=collected_file(config, "{dataset}", "metrics.csv"),
+        provenance=collected_file(config, "{dataset}", PROVENANCE),
     log:
         RESULTS / "logs" / "collect_dataset_metrics/{dataset}.log",
     conda:
@@ -56,7 +57,7 @@ rule collect_dataset_metrics:
     params:
         tvseg=TVSEG,
     shell:
-        "{params.tvseg} collect {input} --out {output} > {log} 2>&1"
+        "{params.tvseg} collect {input} --out {output.csv} --provenance {output.provenance} > {log} 2>&1"
 
 
 rule collect_metrics:
@@ -64,6 +65,7 @@ rule collect_metrics:
         unpack(inputs_of("collect_metrics")),
     output:
         csv=results_file(config, "metrics.csv"),
+        provenance=results_file(config, PROVENANCE),
     log:
         RESULTS / "logs" / "collect_metrics.log",
     conda:
@@ -71,7 +73,7 @@ rule collect_metrics:
     params:
         tvseg=TVSEG,
     shell:
-        "{params.tvseg} collect {input} --out {output} > {log} 2>&1"
+        "{params.tvseg} collect {input} --out {output.csv} --provenance {output.provenance} > {log} 2>&1"
 
 
 rule collect_dataset_lambdas:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tvseg import pin_instruction_set
 from tvseg.cli import data, figures, gpu, results, runs, studies  # noqa: F401  (each registers its commands)
 from tvseg.cli._common import REGISTRY
-from tvseg.core.config import ConfigError
+from tvseg.core.config import ConfigError, load_config
 
 ORDER = (
     "fetch", "prepare", "noisy-split", "train", "evaluate", "bundle", "gpu-run", "estimate", "collect", "curves",
@@ -36,9 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configured_reproducible(args) -> bool:
+    """Whether the command's configuration asks for bit-identical CPU runs (``reproducible``):
+    read before the command imports torch, so the ISA pins can still act."""
+    if not hasattr(args, "config"):
+        return False
+    try:
+        config = load_config(*(args.config or []), validate_schema=False)
+    except ConfigError:
+        return False  # the command itself names the problem
+    return bool(config.get("reproducible", False))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if configured_reproducible(args):
+            pin_instruction_set()
         args.func(args)
     except (ConfigError, OSError, ValueError, RuntimeError) as error:  # OSError: a full disk, a refused write...
         print(f"tvseg {args.command}: error: {error}", file=sys.stderr)

@@ -17,15 +17,24 @@ def _collect_parser(parser) -> None:
     parser.add_argument("inputs", nargs="+")
     parser.add_argument("--out", required=True)
     parser.add_argument("--float-format", default=None, help="printf format of the floats (default: as read)")
+    parser.add_argument(
+        "--provenance", metavar="CSV",
+        help="also write where each run trained and was evaluated (from the runs' provenance files, "
+        "or the provenance.csv beside a collected metrics.csv)",
+    )  # fmt: skip
     parser.set_defaults(func=collect)
 
 
 def collect(args) -> None:
+    from tvseg.reporting.provenance import collected_rows, provenance_csv
     from tvseg.reporting.report import load_metrics
 
     metrics = load_metrics([Path(p) for p in args.inputs])
+    provenance = provenance_csv(collected_rows(args.inputs)) if args.provenance else None
     write_atomic(Path(args.out), metrics.to_csv(index=False, float_format=args.float_format))
-    print(f"collected {len(args.inputs)} files into {args.out}")
+    if provenance is not None:
+        write_atomic(Path(args.provenance), provenance)
+    print(f"collected {len(args.inputs)} files into {args.out}" + (f" and {args.provenance}" if provenance else ""))
 
 
 @command("curves", "the validation curves (val_miou, val_accuracy) from runs' log.csv")

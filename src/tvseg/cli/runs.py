@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tvseg import reproducible_requested
 from tvseg.cli._common import add_config, command, config_of
 from tvseg.core.config import RunId
 
@@ -14,7 +15,10 @@ def _train_parser(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="run folder (default: <results_dir>/runs/<run>/seed<seed>)")
     parser.add_argument("--device", help="override the configured device (auto, cpu, cuda, cuda:N)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads for torch (default: torch's choice; under reproducible, resources.train_threads)",
+    )  # fmt: skip
     parser.add_argument(
         "--watch-pid", type=int, metavar="PID",
         help="checkpoint and stop when process PID ends (the workflow passes its own, so killing it stops training)",
@@ -31,9 +35,10 @@ def train(args) -> None:
     from tvseg.engine.train import stop_when_gone
     from tvseg.engine.train import train as train_run
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     config = config_of(args)
+    threads = args.threads or (config["resources"]["train_threads"] if reproducible_requested() else None)
+    if threads:
+        torch.set_num_threads(threads)
     run = RunId.parse(args.run)
     out = Path(args.out) if args.out else run_dir(config, run, args.seed)
     stop = stop_when_gone(args.watch_pid) if args.watch_pid else None
@@ -62,11 +67,15 @@ def _evaluate_parser(parser) -> None:
 
 
 def evaluate(args) -> None:
+    import torch
+
     from tvseg.core.config import prepared_dir, run_files
     from tvseg.engine.evaluate import evaluate_run
     from tvseg.engine.experiment import evaluation_settings
 
     config = config_of(args)
+    if reproducible_requested():  # the thread count changes sums' order: one count for every job
+        torch.set_num_threads(config["resources"]["train_threads"])
     run = RunId.parse(args.run)
     files = run_files(config, run, args.seed)
     settings = evaluation_settings(

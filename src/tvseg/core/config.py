@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from tvseg.core.paper import CONVERGED_NAMES, NETWORK_NAMES, TRAIN_DATA
+from tvseg.core.provenance import provenance_of
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -291,6 +292,16 @@ class RunFiles:
     @property
     def panels(self) -> Path:
         return self.folder / "panels"
+
+    @property
+    def model_provenance(self) -> Path:
+        """Where the model was trained, session by session (tvseg.core.provenance)."""
+        return provenance_of(self.model)
+
+    @property
+    def evaluation_provenance(self) -> Path:
+        """Where the evaluation ran (tvseg.core.provenance)."""
+        return provenance_of(self.evaluation)
 
 
 def run_files(config: dict, run: RunId | str, seed: int | str) -> RunFiles:

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from tvseg.core.config import RunId
 from tvseg.core.files import folder_lock, write_atomic
+from tvseg.core.provenance import record_evaluation, session_facts
 from tvseg.core.settings import Condition, EvaluationSettings, Panels, TVSettings  # noqa: F401 (Panels: re-exported)
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
@@ -78,7 +79,9 @@ def evaluate_run(
     out_csv = Path(out_csv)
     with folder_lock(out_csv.with_name(f".{out_csv.name}.lock"), f"evaluation into {out_csv}"):
         evaluation = _Evaluation(model_path, data_dir, settings, run, device)
+        facts = session_facts(evaluation.device)
         rows = evaluation.rows(seed, progress)
+        record_evaluation(out_csv, facts)  # before the CSV, which a workflow takes as the evaluation's end
     return _write_rows(rows, out_csv)
 
 

@@ -32,6 +32,7 @@ from tvseg.core.files import (
     save_torch,
     write_atomic,
 )
+from tvseg.core.provenance import record_training_session
 from tvseg.core.settings import TrainSettings, resolve_device
 from tvseg.datasets.inputs import to_device, to_input
 from tvseg.datasets.prepare import PreparedSplit
@@ -386,6 +387,7 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
 
     checkpoint_path, log_path = files.checkpoint, files.running_log
     start = _resume(files, model, optimizer, settings, torch_device)
+    record_training_session(files.model, torch_device, start)
     last_saved = start if start else None
     new_log = not log_path.exists()
     curve = PreparedSplit(Path(settings.data_dir), settings.curve_split) if settings.curve_every else None

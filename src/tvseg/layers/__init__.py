@@ -1,6 +1,7 @@
 """TV-regularized activations: functional forms and thin modules."""
 
 from tvseg.layers._functional import tv_relu, tv_softmax
+from tvseg.layers._native import native_build
 from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
     SOFTMAX_STEP_LAM_BOUND,
@@ -46,6 +47,7 @@ __all__ = [
     "deferred_checks",
     "div",
     "grad",
+    "native_build",
     "project_unit_disk",
     "tv_energy",
     "tv_relu",

@@ -12,8 +12,15 @@
 #include <string.h>
 
 /* Each parallel sweep gives every thread a chunk of rows of one batch item: chunk k of
- * `chunks` is rows [first, end). Type-independent, so it is defined once, above the bodies. */
-#define ROW_CHUNKS(threads) ((threads) > 1 ? (long)(threads) : 1L)
+ * `chunks` is rows [first, end). Type-independent, so it is defined once, above the bodies.
+ * By default there are as many chunks as threads; tv_set_row_chunks(n > 0) fixes the count, so
+ * the backward's per-chunk partial sums, and with them its results, do not follow the thread
+ * count (reproducible mode, _native.py). */
+static long fixed_row_chunks = 0;
+
+void tv_set_row_chunks(long n) { fixed_row_chunks = n; }
+
+#define ROW_CHUNKS(threads) (fixed_row_chunks > 0 ? fixed_row_chunks : ((threads) > 1 ? (long)(threads) : 1L))
 
 static void chunk_rows(long H, long k, long chunks, long *first, long *end) {
     *first = H * k / chunks;

@@ -4,7 +4,13 @@ The kernel is compiled on first use with the system C compiler into a per-user c
 (``$TVSEG_CACHE`` or ``~/.cache/tvseg``), keyed by the source, the flags and the CPU, and
 loaded with ctypes: no build step at install time and no torch headers. Where no compiler
 is found, or ``TVSEG_NATIVE=0``, :func:`native_available` is False and callers fall back to
-the torch implementation, which gives the same values.
+the torch implementation, which gives the same values up to rounding.
+
+By default it is built for this CPU (``-march=native``) with fast-math, which vectorizes exp.
+Under ``TVSEG_REPRODUCIBLE=1`` (``tvseg.reproducible_requested``) it is built for x86-64-v3
+(AVX2, FMA) without value-changing fast-math, and the backward's per-chunk sums are taken over a
+fixed number of row chunks, so its results are the same bits on any AVX2 CPU and at any thread
+count. :func:`native_build` says which build a process uses.
 """
 
 from __future__ import annotations
@@ -24,11 +30,21 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from tvseg import reproducible_requested
+
 _HERE = Path(__file__).parent
 _SOURCES = ("_kernels.c", "_kernels_body.h")
 # -ffast-math lets gcc vectorize exp through glibc's libmvec (hence -lm); the inputs are
 # checked finite before the kernel runs, so its no-NaN assumption holds.
 _FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+# Reproducible: one fixed ISA, and only the value-preserving part of fast-math (no errno; FMA
+# contraction is fixed by the ISA); exp is then glibc's scalar one, the same on every CPU.
+_REPRODUCIBLE_FLAGS = ["-O3", "-march=x86-64-v3", "-mtune=generic", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC"]
+# x86-64-v3's instructions the reproducible build may use (as /proc/cpuinfo names them).
+_V3_CPU_FLAGS = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "movbe", "xsave"}
+# The backward's partial sums per row chunk: a fixed count under reproducibility, so their order
+# does not follow the thread count (tv_set_row_chunks in _kernels.c).
+REPRODUCIBLE_ROW_CHUNKS = 8
 _LINK = ["-lm"]
 _TYPES = {torch.float32: ("f32", ctypes.c_float), torch.float64: ("f64", ctypes.c_double)}
 
@@ -46,24 +62,87 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("TVSEG_CACHE", Path.home() / ".cache" / "tvseg"))
 
 
+def _cpu_has_v3() -> bool:
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return _V3_CPU_FLAGS <= set(flags)
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+@lru_cache(maxsize=1)
+def _build() -> dict:
+    """The kernel's build for this process: ``compiler``, ``flags`` and ``fixed_row_chunks``, or
+    ``compiler`` None and the ``reason`` why the torch implementation runs instead."""
+    if os.environ.get("TVSEG_NATIVE", "1") == "0":
+        return {"compiler": None, "reason": "TVSEG_NATIVE=0"}
+    compiler = _compiler()
+    if compiler is None:
+        return {"compiler": None, "reason": "no C compiler"}
+    if not reproducible_requested():
+        return {"compiler": compiler, "flags": _FLAGS, "fixed_row_chunks": 0}
+    if not _cpu_has_v3():
+        warnings.warn(
+            "tvseg: reproducible mode needs an x86-64 CPU with AVX2 and FMA (x86-64-v3) for the fused kernel; "
+            "this one has none, so the torch path runs (its results are not pinned)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return {"compiler": None, "reason": "reproducible mode on a CPU without x86-64-v3"}
+    return {"compiler": compiler, "flags": _REPRODUCIBLE_FLAGS, "fixed_row_chunks": REPRODUCIBLE_ROW_CHUNKS}
+
+
+def native_build() -> str:
+    """What computes the TV layer on the CPU in this process, in words: the compiler, its version
+    and flags of the fused kernel, or why the torch implementation runs instead."""
+    build = _build()
+    if build["compiler"] is None or _library() is None:
+        return f"torch implementation ({build.get('reason', 'the kernel failed to build or load')})"
+    version = _compiler_version(build["compiler"])
+    chunks = f", {build['fixed_row_chunks']} fixed row chunks" if build["fixed_row_chunks"] else ""
+    return f"fused kernel: {version} {' '.join(build['flags'])}{chunks}"
+
+
+@lru_cache(maxsize=None)
+def _compiler_version(compiler: str) -> str:
+    try:
+        result = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False, timeout=30)
+        return result.stdout.splitlines()[0].strip() if result.stdout else compiler
+    except (OSError, subprocess.SubprocessError):
+        return compiler
+
+
+def row_chunks(threads: int) -> int:
+    """How many row chunks the kernel splits each item into at ``threads`` threads (as ROW_CHUNKS in C)."""
+    fixed = _build().get("fixed_row_chunks", 0)
+    return fixed if fixed else max(threads, 1)
+
+
 @lru_cache(maxsize=1)
 def _library():
-    if os.environ.get("TVSEG_NATIVE", "1") == "0":
-        return None
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    build = _build()
+    compiler = build["compiler"]
     if compiler is None:
         return None
+    flags = build["flags"]
     digest = hashlib.sha256()
     for name in _SOURCES:
         digest.update((_HERE / name).read_bytes())
-    digest.update(" ".join([compiler, *_FLAGS, *_LINK, _cpu_signature()]).encode())
+    digest.update(" ".join([compiler, *flags, *_LINK, _cpu_signature()]).encode())
     target = _cache_dir() / f"tv_kernels_{digest.hexdigest()[:16]}.so"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             built = Path(tmp) / target.name
             result = subprocess.run(
-                [compiler, *_FLAGS, "-o", str(built), str(_HERE / "_kernels.c"), *_LINK],
+                [compiler, *flags, "-o", str(built), str(_HERE / "_kernels.c"), *_LINK],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -86,6 +165,9 @@ def _library():
         )
         return None
     pointer, size = ctypes.c_void_p, ctypes.c_long
+    library.tv_set_row_chunks.restype = None
+    library.tv_set_row_chunks.argtypes = [size]
+    library.tv_set_row_chunks(build["fixed_row_chunks"])
     library.tv_sum_partials.restype = None
     library.tv_sum_partials.argtypes = [pointer, size, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]
     for suffix, real in _TYPES.values():
@@ -184,7 +266,7 @@ class _ReverseSweep:
         self.threads = torch.get_num_threads()  # the chunking, so the partial sums' layout, follows it
         self.work = _scratch_buffer("adjoint", (3 if iters > 1 else 2, b, c, 2, h, w) if iters else (2, 1), logits)
         self.grad_logits = torch.zeros_like(logits)
-        self.partial = torch.zeros(2 * b * max(self.threads, 1), dtype=torch.float64)
+        self.partial = torch.zeros(2 * b * row_chunks(self.threads), dtype=torch.float64)
         self.g_next = ctypes.c_int(-1)
 
     def run(self, xi_segment, first: int, last: int) -> None:

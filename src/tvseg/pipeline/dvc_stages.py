@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from tvseg.core.config import load_config, post_tv_choice_path, runs_root
+from tvseg.core.provenance import COLLECTED_NAME
 from tvseg.pipeline.plan import Plan
 
 
@@ -133,9 +134,11 @@ def _train_stage(p: _Profile, dataset: str) -> dict:
 
 
 def _collected(p: _Profile, dataset: str) -> list[Path]:
-    """A dataset's evaluations and learned lambdas (and validation curves) collected: small, in git."""
+    """A dataset's evaluations and learned lambdas (and validation curves) collected, and where its
+    runs ran: small, in git."""
     steps = ("collect_dataset_metrics", "collect_dataset_lambdas", "collect_curves")
-    return [path for step in steps for path in p.outputs(step, "csv", dataset)]
+    collected = [path for step in steps for path in p.outputs(step, "csv", dataset)]
+    return collected + p.outputs("collect_dataset_metrics", "provenance", dataset)
 
 
 def _evaluate_stage(p: _Profile, dataset: str) -> dict:
@@ -168,7 +171,7 @@ def _report_stage(p: _Profile) -> dict:
     curve_pngs = [f for f in figures if f.suffix == ".png" and f.name.startswith("figure")]
     other_figures = [f for f in figures if f not in curve_pngs]
     small = [path for path in final if path.parent == results and path.name != "summary.json"]
-    small.insert(0, results / "metrics.csv")
+    small[:0] = [results / "metrics.csv", results / COLLECTED_NAME]
     # the datasets' collected results (in git), not their run folders: the report renders
     # from them where a dataset's checkpoints and evaluations are not at hand
     collected = [path for d in p.datasets for path in _collected(p, d) if path.name != "curves.csv"]

@@ -30,6 +30,7 @@ from tvseg.core.config import (
     uses_tuned_post_tv,
 )
 from tvseg.core.paper import FIGURES, TABLES, TRAIN_DATA
+from tvseg.core.provenance import COLLECTED_NAME
 
 TABLE_FORMATS = ("md", "tex", "csv", "html")
 FIGURE_FORMATS = ("png", "pdf")
@@ -135,7 +136,7 @@ def curves_figure(config: dict, dataset) -> Path:
 
 
 def collected_file(config: dict, dataset, name: str) -> Path:
-    """A dataset's collected ``metrics.csv``, ``lambdas.csv`` or ``curves.csv``."""
+    """A dataset's collected ``metrics.csv``, ``provenance.csv``, ``lambdas.csv`` or ``curves.csv``."""
     return dataset_results(config, dataset) / name
 
 
@@ -274,7 +275,10 @@ class Plan:
 
     def _collect_dataset_metrics(self, dataset):
         evaluations = [files.evaluation for files in self._runs_of(dataset)]
-        return {"evaluations": evaluations}, {"csv": collected_file(self.config, dataset, "metrics.csv")}
+        return {"evaluations": evaluations}, {
+            "csv": collected_file(self.config, dataset, "metrics.csv"),
+            "provenance": collected_file(self.config, dataset, COLLECTED_NAME),
+        }
 
     def _collect_dataset_lambdas(self, dataset):
         logs = [files.log for files in self._runs_of(dataset, head="tv")]
@@ -286,7 +290,10 @@ class Plan:
 
     def _collect_metrics(self):
         files = [collected_file(self.config, d, "metrics.csv") for d in self.datasets]
-        return {"metrics": files}, {"csv": results_file(self.config, "metrics.csv")}
+        return {"metrics": files}, {
+            "csv": results_file(self.config, "metrics.csv"),
+            "provenance": results_file(self.config, COLLECTED_NAME),
+        }
 
     def _collect_lambdas(self):
         files = [collected_file(self.config, d, "lambdas.csv") for d in self.datasets]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A long run of a profile's seeds, whole seed by whole seed, from a worktree of the commit it starts on.
+#
+#   git worktree add ../run-wbc HEAD && cd ../run-wbc
+#   nohup bash scripts/run_seeds.sh wbc 1 9 > run_seeds.log 2>&1 &
+#
+# For each seed K from FIRST to LAST: the profile's seed list of DATASET is set to 0..K (in this
+# worktree's profiles/cpu/tvseg.yaml only), Snakemake runs the whole profile (seed K's trainings
+# and evaluations, then everything collected and rendered from seeds 0..K), and the finished
+# runs' small files are saved into results/<profile>/carried/ (scripts/carry_runs.py), so a
+# stopped run leaves whole seeds and the next session restores them. Nothing else should run on
+# the cores beside it (docs/reproducing.md: Long runs). Uses the python of $PYTHON (default: the
+# main checkout's .venv) with this worktree's src/ first on the path.
+set -euo pipefail
+DATASET=${1:?dataset}
+FIRST=${2:?first seed}
+LAST=${3:?last seed}
+PROFILE=${PROFILE:-profiles/cpu}
+PYTHON=${PYTHON:-$(git worktree list --porcelain | awk '/^worktree/ {print $2; exit}')/.venv/bin/python}
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+SNAKEMAKE="$(dirname "$PYTHON")/snakemake"
+"$PYTHON" scripts/carry_runs.py restore --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
+for seed in $(seq "$FIRST" "$LAST"); do
+    "$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$seed"
+    echo "== $(date -u +%FT%TZ) seed $seed of $DATASET: seeds 0..$seed"
+    "$SNAKEMAKE" --profile "$PROFILE"
+    "$PYTHON" scripts/carry_runs.py save --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
+    echo "== $(date -u +%FT%TZ) seed $seed of $DATASET done"
+done
