@@ -69,6 +69,9 @@ def main() -> None:
             runs[reproducible].append(measure(reproducible, args))
     print(f"WBC training step (batch 8, {args.crop}x{args.crop} crops, TV head) and the TV head's evaluation "
           f"(100 iterations, 300x300), {args.threads} threads, median of {args.rounds} alternating rounds")  # fmt: skip
+    from tvseg.core.provenance import _cpuinfo, cpu_name
+
+    print(f"  CPU: {cpu_name(_cpuinfo())}")
     for reproducible, label in ((False, "default"), (True, "reproducible")):
         last = runs[reproducible][-1]
         print(f"  {label:12s} ATen {last['isa']}; TV layer: {last['tv']}")

@@ -8,10 +8,12 @@ A long run can outlast a session, and run folders (models, checkpoints) live in 
 where it trained and was evaluated and, for the first seed, the ``panels`` folder the qualitative
 figures read) into
 ``<results_dir>/carried/<dataset>/<run>/seed<k>/``, kept in git; a run counts as finished when
-its evaluation exists. ``restore`` copies them back into the run folders of a fresh clone, so
-Snakemake finds those runs' outputs and plans only the runs still missing (it does not redo a
-finished evaluation whose model is absent: nothing newer than it exists). Both print what they
-copied.
+its evaluation exists. ``restore`` copies them back into the run folders of a fresh clone, dated
+now, and dates the dataset's committed post-TV choice now too, so Snakemake finds those runs'
+outputs and plans only the runs still missing (it does not redo a finished evaluation whose
+model is absent: nothing newer than it exists). Restore after the data is prepared: data
+prepared later is newer than the restored files, and Snakemake would redo everything behind it.
+Both print what they copied.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from tvseg.core.config import load_config, run_files, runs_for, seeds_for
+from tvseg.core.config import load_config, post_tv_choice_path, run_files, runs_for, seeds_for
 
 
 def carried_folder(config: dict, run, seed: int) -> Path:
@@ -62,12 +64,18 @@ def restore(config: dict, dataset: str) -> None:
             continue
         files = run_files(config, run, seed)
         files.folder.mkdir(parents=True, exist_ok=True)
+        # copies dated now (not copy2): newer than the data they came from, which a fresh machine
+        # prepares anew, so Snakemake sees these runs as done
         for path in small_files(files):
             if (source / path.name).exists():
-                shutil.copy2(source / path.name, path)
+                shutil.copy(source / path.name, path)
         if (source / files.panels.name).is_dir():
-            shutil.copytree(source / files.panels.name, files.panels, dirs_exist_ok=True)
+            shutil.copytree(source / files.panels.name, files.panels, dirs_exist_ok=True, copy_function=shutil.copy)
         print(f"restored {run} seed {seed} into {files.folder}")
+    choice = post_tv_choice_path(config, dataset)
+    if choice.exists():  # kept in git; dated now for the same reason, so the choice is not made again
+        choice.touch()
+        print(f"marked {choice} as newer than the data")
 
 
 def main() -> None:

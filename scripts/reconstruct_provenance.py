@@ -5,9 +5,10 @@ as their provenance records, marked as reconstructed.
 
 Runs since record themselves (tvseg.core.provenance). The runs committed before did not; this
 writes the facts known of them, each with its source, and "not recorded" for the rest:
-- WBC seed 0 (its carried run folders, results/cpu/carried/wbc/<run>/seed0/): the two records
-  beside its log and evaluation, so a restored seed 0 collects like any other run;
-- CamVid seeds 0 and 1 (no run folders in git): results/cpu/datasets/camvid/provenance.csv itself.
+- CamVid seeds 0 and 1 (no run folders in git): results/cpu/datasets/camvid/provenance.csv itself;
+- WBC's first seed 0, made on an AVX2 machine and superseded by its re-run under the pin: the
+  record of its Unet1 training beside the log kept as scripts/reproduce_log.py's reference
+  (results/cpu/reproduce/avx2_seed0/).
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ CAMVID = {
 }
 # training: resources.train_threads of profiles/cpu; evaluation: torch's default, the machine's 2 cores
 THREADS = {"train": 2, "evaluate": 2}
-WBC_RUNS = ("unet_wbc_clean", "runet_wbc_clean", "unet_wbc_noisy", "runet_wbc_noisy")
 CAMVID_RUNS = ("segnet_camvid_clean", "rsegnet_camvid_clean", "segnet_camvid_noisy", "rsegnet_camvid_noisy")
 
 
 def records(known: dict) -> dict[str, list[dict]]:
     """The training's and the evaluation's records of a run made on ``known``'s machine."""
+
     def session(stage: str) -> dict:
         facts = {fact: known.get(fact, NOT_RECORDED) for fact in FACTS}
         return {**facts, "threads": THREADS[stage], "origin": known["origin"]}
@@ -76,10 +77,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results/cpu"))
     args = parser.parse_args()
-    for run in WBC_RUNS:
-        folder = args.results / "carried" / "wbc" / run / "seed0"
-        write_records(folder, WBC_SEED0)
-        print(f"wrote {provenance_of(folder / 'model.pt')} and {provenance_of(folder / 'evaluation.csv')}")
+    reference = args.results / "reproduce" / "avx2_seed0"
+    sessions = records(WBC_SEED0)["model.pt"]
+    provenance_of(reference / "model.pt").write_text(json.dumps(sessions, indent=1) + "\n")
+    print(f"wrote {provenance_of(reference / 'model.pt')}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in CAMVID_RUNS:

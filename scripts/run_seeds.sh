@@ -19,6 +19,8 @@ PROFILE=${PROFILE:-profiles/cpu}
 PYTHON=${PYTHON:-$(git worktree list --porcelain | awk '/^worktree/ {print $2; exit}')/.venv/bin/python}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 SNAKEMAKE="$(dirname "$PYTHON")/snakemake"
+# the data first: the finished runs restored after it are newer, so Snakemake does not redo them
+"$SNAKEMAKE" --profile "$PROFILE" --until make_noisy_split
 "$PYTHON" scripts/carry_runs.py restore --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
 for seed in $(seq "$FIRST" "$LAST"); do
     "$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$seed"

@@ -148,3 +148,59 @@ def test_a_claim_that_holds_alone_can_be_undecided_family_wise():
     ].map({0: 0.8, 1: 1.0, 2: 1.5})
     line = next(x for x in claims_report(metrics).splitlines() if x.startswith("| (1) RUnet1"))
     assert line.endswith("| holds | **undecided** |"), line
+
+
+def test_the_abstracts_claim_is_the_clean_trained_pair_on_clean_images():
+    metrics = _metrics(regularized_gain=0.5)
+    ahead = (metrics["method"] == "RUnet1") & (metrics["metric"] == "miou") & (metrics["condition"] == "clean")
+    metrics.loc[ahead, "value"] += 1.0
+    report = claims_report(metrics)
+    line = next(x for x in report.splitlines() if x.startswith("| (0) RUnet1 beats Unet1 in mIoU on clean images"))
+    # Table 1: RUnet1 90.15 against Unet1 89.79
+    assert "| +1.00 mIoU [+1.00, +1.00] (3 seeds) | +0.36 |" in line and line.endswith("**holds** |")
+
+
+def test_seeds_to_decide_is_the_fewest_whose_interval_is_half_the_papers_difference():
+    from scipy import stats
+
+    from tvseg.reporting.claims import seeds_to_decide
+
+    def half(n, sd):
+        return stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
+
+    for sd, effect in ((7.16, 6.17), (2.0, -1.0), (0.5, 17.4)):
+        n = seeds_to_decide(sd, effect)
+        assert half(n, sd) <= abs(effect) / 2 and (n == 2 or half(n - 1, sd) > abs(effect) / 2)
+    assert seeds_to_decide(1000.0, 0.01, most=50) is None
+
+
+def test_each_claim_gets_a_power_line_that_says_when_it_cannot_plan():
+    from tvseg.reporting.claims import seeds_to_decide
+
+    metrics = _metrics(regularized_gain=0.0)
+    noisy = (metrics["method"] == "RUnet1") & (metrics["metric"] == "miou") & (metrics["condition"] == "gaussian")
+    metrics.loc[noisy, "value"] += metrics.loc[noisy, "seed"].map({0: 3.0, 1: -2.0, 2: 0.5})
+    report = claims_report(metrics)
+    sd = float(np.std([3.0, -2.0, 0.5], ddof=1))
+    n = seeds_to_decide(sd, 6.17)
+    assert (
+        f"- (1) Unet1's loss minus RUnet1's, clean to gaussian 0.09: sd {sd:.2f} over 3 seeds; {n} seeds would give"
+        in report
+    )
+    assert "around an effect of the paper's size (+6.17)" in report
+    assert "- (2) clean: a claim over several conditions; no single size to plan for" in report
+    assert "the paper gives no difference to size it by" in report  # claim 4: the paper has no number
+    one_seed = metrics[metrics["seed"] == 0]
+    assert "one seed, no spread yet to plan from" in claims_report(one_seed)
+
+
+def test_the_claims_figure_draws_each_paired_claim_and_is_the_same_file_twice(tmp_path):
+    from tvseg.reporting.claims_figure import plot_claims
+
+    metrics = _metrics(regularized_gain=0.5)
+    plot_claims(metrics, "wbc", "std", tmp_path / "a.png", tmp_path / "a.pdf")
+    plot_claims(metrics, "wbc", "std", tmp_path / "b.png", tmp_path / "b.pdf")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    with pytest.raises(ValueError, match="no claim of camvid"):
+        plot_claims(metrics, "camvid", "std", tmp_path / "c.png")

@@ -378,7 +378,9 @@ def test_the_heads_batch_changes_no_number_or_panel(wbc_small, tmp_path, monkeyp
             )
             # (the evaluation's provenance record names when it started: not a result)
             made[head_batch] = {
-                p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p != provenance_of(out / "evaluation.csv")
+                p.relative_to(out): p.read_bytes()
+                for p in out.rglob("*")
+                if p.is_file() and p != provenance_of(out / "evaluation.csv")
             }
         assert len(made[1]) > 10 and made[1] == made[3], run
     assert {size for tol, size in seen if tol is None} == {1, 3}  # the fixed-iteration heads batched
@@ -450,7 +452,9 @@ def test_the_networks_batch_gives_the_same_evaluation_on_a_small_net(wbc_small, 
         evaluate_run(tmp_path / "run" / "model.pt", wbc_small, out / "evaluation.csv", settings, run="unet_wbc_clean",
                      progress=False)  # fmt: skip
         made[(head_batch, network_batch)] = {
-            p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p != provenance_of(out / "evaluation.csv")
+            p.relative_to(out): p.read_bytes()
+            for p in out.rglob("*")
+            if p.is_file() and p != provenance_of(out / "evaluation.csv")
         }
     assert len(made[(1, 1)]) > 10
     assert made[(1, 1)] == made[(1, 3)] == made[(2, 4)]

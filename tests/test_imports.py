@@ -147,7 +147,7 @@ def test_nothing_outside_the_layer_imports_its_private_modules():
 
 
 def test_the_command_lines_help_is_as_it_was(monkeypatch):
-    # tests/data/cli_help.txt: every command's --help as reviewed (collect --provenance and train --threads since)
+    # tests/data/cli_help.txt: every command's --help as reviewed (collect --provenance, train --threads, machines and claims-figure since)
     import argparse
 
     from tvseg.cli import build_parser

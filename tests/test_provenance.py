@@ -92,3 +92,17 @@ def test_a_record_is_read_as_data_and_a_wrong_one_is_named(tmp_path):
     path.write_text('{"cpu": "not a list"}')
     with pytest.raises(ValueError, match="model_provenance.json"):
         read_provenance(path)
+
+
+def test_the_machines_page_groups_seeds_by_where_they_ran(tmp_path):
+    from tvseg.reporting.provenance import machines_markdown
+
+    folders = [_run_folder(tmp_path, run, seed, [cpu]) for run, seed, cpu in (
+        ("unet_wbc_clean", 0, "CPU A"), ("unet_wbc_clean", 1, "CPU A"), ("unet_wbc_clean", 2, "CPU A"),
+        ("unet_wbc_clean", 4, "CPU A"), ("unet_wbc_clean", 3, "CPU B"), ("runet_wbc_clean", 0, "CPU A"),
+    )]  # fmt: skip
+    page = machines_markdown(collected_rows(folders))
+    lines = [line for line in page.splitlines() if line.startswith("| wbc")]
+    assert lines[0].startswith("| wbc | 0-2, 4 | 5 | CPU A (x) |") and lines[1].startswith(
+        "| wbc | 3 | 1 | CPU B (x) |"
+    )

@@ -118,7 +118,9 @@ print(json.dumps({"equal": [bool(torch.equal(a, b)) for a, b in zip(one, two)], 
 
 def test_the_pinned_tv_kernel_gives_the_same_bits_at_one_and_two_threads():
     needs_avx2()
-    result = subprocess.run([sys.executable, "-c", THREADS], env=pinned_env(), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", THREADS], env=pinned_env(), capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     made = json.loads(result.stdout.strip().splitlines()[-1])
     assert "x86-64-v3" in made["build"] and "fixed row chunks" in made["build"], made["build"]
@@ -152,7 +154,7 @@ def main() -> None:
     import argparse
     import tempfile
 
-    from tvseg.core.provenance import _cpuinfo, cpu_isa
+    from tvseg.core.provenance import _cpuinfo, cpu_isa, cpu_name
 
     parser = argparse.ArgumentParser(description="rewrite the golden values of tests/test_reproducible.py")
     parser.add_argument("--write", action="store_true", required=True)
@@ -162,7 +164,7 @@ def main() -> None:
         heads = {head: train_pinned(data, head, Path(tmp) / head) for head in sorted(HEADS)}
     info = _cpuinfo()
     golden = {
-        "written_on": f"{info.get('model name', 'unknown')} ({cpu_isa(info.get('flags', ''))})",
+        "written_on": f"{cpu_name(info)}, {cpu_isa(info.get('flags', ''))}",
         "heads": {head: {k: v for k, v in made.items() if k != "aten"} for head, made in heads.items()},
     }
     GOLDEN.write_text(json.dumps(golden, indent=1) + "\n")

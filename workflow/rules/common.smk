@@ -20,6 +20,7 @@ from tvseg.core.provenance import COLLECTED_NAME as PROVENANCE
 from tvseg.engine.experiment import conditions, train_settings
 from tvseg.pipeline.plan import (
     Plan,
+    claims_figure_files,
     collected_file,
     curves_figure,
     noise_figure_files,

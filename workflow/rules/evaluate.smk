@@ -73,7 +73,7 @@ rule collect_metrics:
     params:
         tvseg=TVSEG,
     shell:
-        "{params.tvseg} collect {input} --out {output.csv} --provenance {output.provenance} > {log} 2>&1"
+        "{params.tvseg} collect {input.metrics} --out {output.csv} --provenance {output.provenance} > {log} 2>&1"
 
 
 rule collect_dataset_lambdas:

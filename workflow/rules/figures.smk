@@ -26,6 +26,29 @@ rule plot_noise_curves:
         "--png {output.png} --pdf {output.pdf} --config $TVSEG_CONFIG > {log} 2>&1"
 
 
+rule plot_claims:
+    input:
+        unpack(inputs_of("plot_claims")),
+    output:
+        png=report(
+            claims_figure_files(config, "{dataset}")["png"],
+            caption="../report/claims_figure.rst",
+            category="Claims",
+            labels={"dataset": "{dataset}"},
+        ),
+        pdf=claims_figure_files(config, "{dataset}")["pdf"],
+    log:
+        RESULTS / "logs" / "plot_claims/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+        reading=config["noise"]["gaussian_reading"],
+    shell:
+        "{params.tvseg} claims-figure --metrics {input.metrics} --dataset {wildcards.dataset} "
+        "--reading {params.reading} --png {output.png} --pdf {output.pdf} > {log} 2>&1"
+
+
 rule plot_qualitative_panels:
     input:
         unpack(inputs_of("plot_qualitative_panels")),

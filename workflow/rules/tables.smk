@@ -43,6 +43,21 @@ rule summarize_metrics:
         "{params.tvseg} summary --metrics {input.metrics} --out {output} > {log} 2>&1"
 
 
+rule summarize_machines:
+    input:
+        unpack(inputs_of("summarize_machines")),
+    output:
+        md=results_file(config, "machines.md"),
+    log:
+        RESULTS / "logs" / "summarize_machines.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} machines --provenance {input.provenance} --out {output} > {log} 2>&1"
+
+
 rule check_claims:
     input:
         unpack(inputs_of("check_claims")),

@@ -1,9 +1,9 @@
 """Command line of tvseg: one step of the pipeline per command; the Snakemake workflow calls them.
 
 Data: fetch, prepare, noisy-split (``cli.data``). Training and evaluation: train, evaluate
-(``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, curves, lambdas,
-summary, spread, dvc-yaml (``cli.results``); table, figure, curve-figure, panels, claims,
-per-class, verdict (``cli.figures``). A GPU box without the workflow: bundle, gpu-run, estimate
+(``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, machines, curves,
+lambdas, summary, spread, dvc-yaml (``cli.results``); table, figure, curve-figure, panels, claims,
+claims-figure, per-class, verdict (``cli.figures``). A GPU box without the workflow: bundle, gpu-run, estimate
 (``cli.gpu``). Each module holds its commands' parsers beside their handlers; ``ORDER`` is the
 order ``tvseg --help`` lists them in. Commands that read the configuration take ``--config
 config.yaml --config profiles/X/tvseg.yaml`` (later files override earlier ones).
@@ -20,9 +20,9 @@ from tvseg.cli._common import REGISTRY
 from tvseg.core.config import ConfigError, load_config
 
 ORDER = (
-    "fetch", "prepare", "noisy-split", "train", "evaluate", "bundle", "gpu-run", "estimate", "collect", "curves",
-    "curve-figure", "lambdas", "table", "summary", "claims", "per-class", "verdict", "spread", "dvc-yaml", "figure",
-    "lambda-study", "tune-post-tv", "panels",
+    "fetch", "prepare", "noisy-split", "train", "evaluate", "bundle", "gpu-run", "estimate", "collect", "machines",
+    "curves", "curve-figure", "lambdas", "table", "summary", "claims", "claims-figure", "per-class", "verdict",
+    "spread", "dvc-yaml", "figure", "lambda-study", "tune-post-tv", "panels",
 )  # fmt: skip
 
 

@@ -38,6 +38,27 @@ def table(args) -> None:
         print(f"wrote {path}")
 
 
+@command("claims-figure", "each claim of a dataset as its spread over seeds against the paper's run")
+def _claims_figure_parser(parser) -> None:
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--reading", choices=["std", "variance"], default="variance")
+    parser.add_argument("--png", required=True)
+    parser.add_argument("--pdf")
+    parser.set_defaults(func=claims_figure)
+
+
+def claims_figure(args) -> None:
+    import pandas as pd
+
+    from tvseg.reporting.claims_figure import plot_claims
+
+    plot_claims(
+        pd.read_csv(args.metrics), args.dataset, args.reading, Path(args.png), Path(args.pdf) if args.pdf else None
+    )
+    print(f"wrote {args.png}" + (f" and {args.pdf}" if args.pdf else ""))
+
+
 @command("figure", "render Figure 2, 4 or 6 (mIoU against gaussian sigma)")
 def _figure_parser(parser) -> None:
     parser.add_argument("--metrics", required=True)

@@ -1,5 +1,5 @@
-"""From evaluations and training logs to collected results: collect, curves, lambdas, summary,
-spread, dvc-yaml."""
+"""From evaluations and training logs to collected results: collect, machines, curves, lambdas,
+summary, spread, dvc-yaml."""
 
 from __future__ import annotations
 
@@ -35,6 +35,24 @@ def collect(args) -> None:
     if provenance is not None:
         write_atomic(Path(args.provenance), provenance)
     print(f"collected {len(args.inputs)} files into {args.out}" + (f" and {args.provenance}" if provenance else ""))
+
+
+@command("machines", "which machines made which seeds, from provenance.csv (Markdown)")
+def _machines_parser(parser) -> None:
+    parser.add_argument("--provenance", required=True, help="a collected provenance.csv")
+    parser.add_argument("--out", required=True)
+    parser.set_defaults(func=machines)
+
+
+def machines(args) -> None:
+    import csv
+
+    from tvseg.reporting.provenance import machines_markdown
+
+    with open(args.provenance, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    write_atomic(Path(args.out), machines_markdown(rows))
+    print(f"wrote {args.out}")
 
 
 @command("curves", "the validation curves (val_miou, val_accuracy) from runs' log.csv")

@@ -55,6 +55,15 @@ def _cpuinfo() -> dict[str, str]:
     return info
 
 
+def cpu_name(info: dict[str, str]) -> str:
+    """The CPU's model name, with its family and model numbers where the name alone is vague
+    ("AMD EPYC" is several generations)."""
+    name = info.get("model name", "unknown")
+    if "cpu family" in info and "model" in info:
+        return f"{name} (family {info['cpu family']}, model {info['model']})"
+    return name
+
+
 def cpu_isa(flags: str) -> str:
     present = set(flags.split())
     return next((name for flag, name in _ISA_FLAGS if flag in present), platform.machine())
@@ -64,9 +73,7 @@ def cpu_isa(flags: str) -> str:
 def onednn_isa() -> str:
     """The instruction set oneDNN dispatches to in a process started as this one (its own
     verbose report, from a child with this environment: oneDNN says it nowhere else)."""
-    probe = (
-        "import torch; torch.nn.functional.conv2d(torch.randn(1, 32, 32, 32), torch.randn(32, 32, 3, 3))"
-    )
+    probe = "import torch; torch.nn.functional.conv2d(torch.randn(1, 32, 32, 32), torch.randn(32, 32, 3, 3))"
     env = {**os.environ, "ONEDNN_VERBOSE": "1"}
     try:
         result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
@@ -116,7 +123,7 @@ def session_facts(device) -> dict:
     info = _cpuinfo()
     device = torch.device(device)
     return {
-        "cpu": info.get("model name", "unknown"),
+        "cpu": cpu_name(info),
         "cpu_isa": cpu_isa(info.get("flags", "")),
         "onednn_isa": onednn_isa() if device.type == "cpu" else "not used (GPU)",
         "aten_isa": torch.backends.cpu.get_cpu_capability(),
@@ -179,4 +186,3 @@ def provenance_row(dataset: str, run: str, seed: int, train_file: Path, evaluate
         for fact in FACTS:
             row[f"{stage}_{fact}"] = _joined(sessions, fact)
     return row
-

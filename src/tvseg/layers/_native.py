@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import warnings
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import torch
@@ -70,7 +70,7 @@ def _cpu_has_v3() -> bool:
     except OSError:
         return False
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return _V3_CPU_FLAGS <= set(flags)
+    return set(flags) >= _V3_CPU_FLAGS
 
 
 def _compiler() -> str | None:
@@ -110,7 +110,7 @@ def native_build() -> str:
     return f"fused kernel: {version} {' '.join(build['flags'])}{chunks}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiler_version(compiler: str) -> str:
     try:
         result = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False, timeout=30)

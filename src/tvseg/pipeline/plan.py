@@ -36,8 +36,8 @@ TABLE_FORMATS = ("md", "tex", "csv", "html")
 FIGURE_FORMATS = ("png", "pdf")
 # the steps whose outputs are the workflow's results (what `rule all` asks for), in this order
 FINAL_STEPS = (
-    "summarize_metrics", "check_claims", "render_verdict", "collect_lambdas", "render_table",
-    "render_per_class_table", "plot_noise_curves", "plot_qualitative_panels", "plot_validation_curves",
+    "summarize_metrics", "summarize_machines", "check_claims", "render_verdict", "collect_lambdas", "render_table",
+    "render_per_class_table", "plot_noise_curves", "plot_claims", "plot_qualitative_panels", "plot_validation_curves",
 )  # fmt: skip
 DATA_STEPS = ("download_dataset", "prepare_dataset", "make_noisy_split")
 # a dataset's steps after training: its evaluations and what is collected of them alone
@@ -127,6 +127,12 @@ def noise_figure_files(config: dict, number, dataset) -> dict[str, Path]:
     return {ext: folder / f"figure{number}_{dataset}.{ext}" for ext in FIGURE_FORMATS}
 
 
+def claims_figure_files(config: dict, dataset) -> dict[str, Path]:
+    """Each claim of ``dataset`` as its spread over seeds (tvseg.reporting.claims_figure)."""
+    folder = results_file(config, "figures")
+    return {ext: folder / f"claims_{dataset}.{ext}" for ext in FIGURE_FORMATS}
+
+
 def panels_figure(config: dict, dataset, train_data) -> Path:
     return results_file(config, "figures") / f"panels_{dataset}_{train_data}.png"
 
@@ -187,10 +193,11 @@ class Plan:
         by_name = sorted(self.datasets)
         readings = self.config["evaluation"]["gaussian_readings"]
         return (
-            [self.build(step) for step in ("summarize_metrics", "check_claims", "render_verdict")]
+            [self.build(step) for step in ("summarize_metrics", "summarize_machines", "check_claims", "render_verdict")]
             + [self.build("render_table", number=n, reading=r) for n in TABLES for r in readings]
             + [self.build("render_per_class_table", dataset=d) for d in by_name]
             + [self.build("plot_noise_curves", number=n, dataset=d) for d, n in FIGURES.items()]
+            + [self.build("plot_claims", dataset=d) for d in by_name]
             + [self.build("plot_qualitative_panels", dataset=d, train_data=t) for d in by_name for t in TRAIN_DATA]
             + [self.build("plot_validation_curves", dataset=d) for d in by_name if has_curve(self.config, d)]
         )
@@ -290,7 +297,8 @@ class Plan:
 
     def _collect_metrics(self):
         files = [collected_file(self.config, d, "metrics.csv") for d in self.datasets]
-        return {"metrics": files}, {
+        provenance = [collected_file(self.config, d, COLLECTED_NAME) for d in self.datasets]  # read beside each
+        return {"metrics": files, "provenance": provenance}, {
             "csv": results_file(self.config, "metrics.csv"),
             "provenance": results_file(self.config, COLLECTED_NAME),
         }
@@ -304,6 +312,11 @@ class Plan:
 
     def _summarize_metrics(self):
         return self._metrics(), {"json": results_file(self.config, "summary.json")}
+
+    def _summarize_machines(self):
+        return {"provenance": results_file(self.config, COLLECTED_NAME)}, {
+            "md": results_file(self.config, "machines.md")
+        }
 
     def _check_claims(self):
         return self._metrics(), {"md": results_file(self.config, "claims.md"),
@@ -320,6 +333,9 @@ class Plan:
 
     def _plot_noise_curves(self, number, dataset):
         return self._metrics(), noise_figure_files(self.config, number, dataset)
+
+    def _plot_claims(self, dataset):
+        return self._metrics(), claims_figure_files(self.config, dataset)
 
     def _plot_qualitative_panels(self, dataset, train_data):
         """The panels of each run's first seed."""

@@ -23,7 +23,7 @@ paper's loss difference, not its absolute gap), so like is compared with like.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -192,7 +192,9 @@ class Judge:
 
 @dataclass(frozen=True)
 class Row:
-    """One claim of a section: what it says, our difference, the paper's, and how it is judged."""
+    """One claim of a section: what it says, our difference, the paper's, and how it is judged;
+    for a claim that is one paired difference, its value per seed and the paper's as a number
+    (the spread figure and the power line read them; None and NaN where there is none)."""
 
     claim: str
     train: str
@@ -200,6 +202,45 @@ class Row:
     paper: str
     alone: str
     test: Evidence
+    per_seed: pd.Series | None = None
+    paper_value: float = float("nan")
+    short: str = ""  # the difference in a few words, for the figure and the power lines
+
+    @property
+    def label(self) -> str:
+        """The claim's number and its difference in brief, e.g. "(3b) RUnet2 minus Unet2 at gaussian 0.09"."""
+        return f"{self.claim.split(' ', 1)[0]} {self.short or self.train}"
+
+
+MOST_SEEDS = 10_000  # where a power line stops counting
+
+
+def seeds_to_decide(sd: float, effect: float, confidence: float = CONFIDENCE, most: int = MOST_SEEDS) -> int | None:
+    """The fewest seeds whose 95 % t interval is half as wide as ``effect`` on each side: an effect
+    of that size then lies a whole half-width clear of 0. None where ``most`` seeds do not."""
+    target = abs(effect) / 2
+    for n in range(2, most + 1):
+        if float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n) <= target:
+            return n
+    return None
+
+
+def power_line(row: Row) -> str:
+    """How many seeds would decide a difference of the paper's size, from our paired sd."""
+    if row.per_seed is None:
+        return f"{row.label}: a claim over several conditions; no single size to plan for"
+    values = row.per_seed.dropna()
+    if len(values) < 2:
+        return f"{row.label}: one seed, no spread yet to plan from"
+    sd = float(values.std(ddof=1))
+    if np.isnan(row.paper_value) or row.paper_value == 0:
+        return f"{row.label}: sd {sd:.2f} over {len(values)} seeds; the paper gives no difference to size it by"
+    spread = f"{row.label}: sd {sd:.2f} over {len(values)} seeds"
+    n = seeds_to_decide(sd, row.paper_value, most=MOST_SEEDS)
+    if n is None:
+        return f"{spread}; not even {MOST_SEEDS} seeds would decide the paper's {row.paper_value:+.2f}"
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / np.sqrt(n)
+    return f"{spread}; {n} seeds would give a 95 % interval of ±{half:.2f} around an effect of the paper's size ({row.paper_value:+.2f})"
 
 
 def judged_rows(
@@ -209,7 +250,7 @@ def judged_rows(
     judge = Judge(metrics, load_paper() if paper is None else paper, dataset, reading)
     plain, regularized = NAMES[dataset]
     strongest = column_label(*STRONGEST)
-    rows: list[Row] = []
+    rows: list[Row] = _abstract_rows(judge, plain, regularized)
     for index, train in ((1, "clean"), (2, "noisy")):
         p, r = f"{plain}{index}", f"{regularized}{index}"
         if judge.has(p) and judge.has(r):
@@ -233,6 +274,9 @@ def claims_markdown(metrics: pd.DataFrame, dataset: str, reading: str, paper: pd
         lines.append(
             f"| {row.claim} | {row.train} | {row.ours} | {row.paper} | {p_text} | {row.alone} | **{verdict}** |"
         )
+    lines += ["", "Seeds to decide each claim, planned from our paired sd (the number of seeds whose 95 % interval "
+              "is half as wide as the paper's difference on each side):", ""]  # fmt: skip
+    lines += [f"- {power_line(row)}" for row, _ in judged]
     return "\n".join(lines) + "\n"
 
 
@@ -246,16 +290,34 @@ def coverage(seeds: int, claims: int) -> str:
     )
 
 
+def _paired(claim: str, train: str, per_seed: pd.Series, paper_value: float, short: str) -> Row:
+    """The row of a claim that is one paired difference in mIoU."""
+    interval = Interval.of(per_seed)
+    return Row(claim, train, interval.text(" mIoU"), _fmt(paper_value), interval.verdict, Evidence.of(interval),
+               per_seed, paper_value, short)  # fmt: skip
+
+
+def _abstract_rows(judge: Judge, plain: str, regularized: str) -> list[Row]:
+    """The abstract's claim: "the regularized networks provide better segmentation results than
+    the original ones", read as the clean-trained pair on clean images."""
+    p, r = f"{plain}1", f"{regularized}1"
+    if not (judge.has(p) and judge.has(r)):
+        return []
+    clean = ("clean", 0.0)
+    ahead = judge.ours(r, "miou", *clean) - judge.ours(p, "miou", *clean)
+    paper = judge.theirs(1, r, "miou", *clean) - judge.theirs(1, p, "miou", *clean)
+    return [_paired(f"(0) {r} beats {p} in mIoU on clean images, the abstract's claim ({r} minus {p})", "clean",
+                    ahead, paper, f"{r} minus {p}, clean images")]  # fmt: skip
+
+
 def _training_rows(judge: Judge, index: int, train: str, p: str, r: str, strongest: str) -> list[Row]:
-    gap = Interval.of(judge.loss(p) - judge.loss(r))
     rows = [
-        Row(
+        _paired(
             f"(1) {r} loses less mIoU than {p} from clean to {strongest} ({p}'s loss minus {r}'s)",
             train,
-            gap.text(" mIoU"),
-            _fmt(judge.paper_loss(index, p) - judge.paper_loss(index, r)),
-            gap.verdict,
-            Evidence.of(gap),
+            judge.loss(p) - judge.loss(r),
+            judge.paper_loss(index, p) - judge.paper_loss(index, r),
+            f"{p}'s loss minus {r}'s, clean to {strongest}",
         )  # fmt: skip
     ]
     re_gaps = [Interval.of(judge.ours(p, "re", c, lv) - judge.ours(r, "re", c, lv)) for c, lv in TABLE_COLUMNS]
@@ -277,17 +339,10 @@ def _training_rows(judge: Judge, index: int, train: str, p: str, r: str, stronge
     for post, label in ((f"{p}+postTV", "fixed lambda"), (f"{p}+postTV-val", "lambda chosen on validation")):
         if not judge.has(post):
             continue
-        ahead = Interval.of(judge.ours(r, "miou", *STRONGEST) - judge.ours(post, "miou", *STRONGEST))
-        rows.append(
-            Row(
-                f"(4) the trained {r} beats post-TV on {p} ({label}) in mIoU at {strongest} ({r} minus {post})",
-                train,
-                ahead.text(" mIoU"),
-                "— (shown only in its figures)",
-                ahead.verdict,
-                Evidence.of(ahead),
-            )  # fmt: skip
-        )
+        ahead = judge.ours(r, "miou", *STRONGEST) - judge.ours(post, "miou", *STRONGEST)
+        row = _paired(f"(4) the trained {r} beats post-TV on {p} ({label}) in mIoU at {strongest} ({r} minus {post})",
+                      train, ahead, float("nan"), f"{r} minus {post} at {strongest}")  # fmt: skip
+        rows.append(replace(row, paper="— (shown only in its figures)"))
     return rows
 
 
@@ -295,30 +350,20 @@ def _noisy_training_rows(judge: Judge, plain: str, regularized: str, strongest: 
     p1, p2, r2 = f"{plain}1", f"{plain}2", f"{regularized}2"
     if not (judge.has(p1) and judge.has(p2)):
         return []
-    shrink = Interval.of(judge.loss(p1) - judge.loss(p2))
     rows = [
-        Row(
+        _paired(
             f"(3a) noisy training shrinks the mIoU loss from clean to {strongest} ({p1}'s loss minus {p2}'s)",
             "both",
-            shrink.text(" mIoU"),
-            _fmt(judge.paper_loss(1, p1) - judge.paper_loss(2, p2)),
-            shrink.verdict,
-            Evidence.of(shrink),
+            judge.loss(p1) - judge.loss(p2),
+            judge.paper_loss(1, p1) - judge.paper_loss(2, p2),
+            f"{p1}'s loss minus {p2}'s, clean to {strongest}",
         )  # fmt: skip
     ]
     if judge.has(r2):
-        ahead = Interval.of(judge.ours(r2, "miou", *STRONGEST) - judge.ours(p2, "miou", *STRONGEST))
+        ahead = judge.ours(r2, "miou", *STRONGEST) - judge.ours(p2, "miou", *STRONGEST)
         paper = judge.theirs(2, r2, "miou", *STRONGEST) - judge.theirs(2, p2, "miou", *STRONGEST)
-        rows.append(
-            Row(
-                f"(3b) {r2} is ahead of {p2} in mIoU at {strongest} ({r2} minus {p2})",
-                "noisy",
-                ahead.text(" mIoU"),
-                _fmt(paper),
-                ahead.verdict,
-                Evidence.of(ahead),
-            )  # fmt: skip
-        )
+        rows.append(_paired(f"(3b) {r2} is ahead of {p2} in mIoU at {strongest} ({r2} minus {p2})", "noisy",
+                            ahead, paper, f"{r2} minus {p2} at {strongest}"))  # fmt: skip
     return rows
 
 
