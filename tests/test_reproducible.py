@@ -150,7 +150,19 @@ def test_the_configuration_asks_for_the_pin_before_any_command_runs(tmp_path):
     assert not configured_reproducible(Namespace())  # a command without a configuration
 
 
-def main() -> None:
+def test_a_pinned_job_runs_on_the_configured_threads_whatever_the_machine():
+    code = (
+        "import tvseg, torch; from tvseg.cli._common import set_threads; "
+        "torch.set_num_threads(3); set_threads({'resources': {'train_threads': 1}}); print(torch.get_num_threads())"
+    )
+    for on, expected in ((True, "1"), (False, "3")):
+        result = subprocess.run([sys.executable, "-c", code], env=pinned_env(on), capture_output=True, text=True,
+                                check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.split()[-1] == expected
+
+
+def main() -> None:  # python tests/test_reproducible.py --write
     import argparse
     import tempfile
 
@@ -173,3 +185,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

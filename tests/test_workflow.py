@@ -164,6 +164,20 @@ def test_quick_profile_end_to_end(tmp_path):
     assert list((results / "runs" / "runet_wbc_noisy" / "seed0").glob("*.pt")) == [
         results / "runs" / "runet_wbc_noisy" / "seed0" / "model.pt"
     ]
+    # where each run ran: one recorded row per run and seed of the metrics, and the machines page
+    provenance = pd.read_csv(results / "provenance.csv", dtype=str)
+    recorded = set(zip(provenance["run"], provenance["seed"].astype(int), strict=True))
+    assert recorded == set(zip(metrics["run"], metrics["seed"], strict=True))
+    assert (provenance["origin"] == "recorded by the run").all() and (provenance["train_sessions"] == "1").all()
+    assert (
+        not provenance[["train_cpu", "evaluate_cpu", "train_tv_layer", "evaluate_commit"]]
+        .isin(["not recorded"])
+        .any()
+        .any()
+    )
+    assert "| wbc | 0 | " in (results / "machines.md").read_text()
+    for dataset in ("wbc", "camvid"):  # each claim as its spread over seeds
+        assert (results / "figures" / f"claims_{dataset}.png").stat().st_size > 10_000
 
     again = snakemake("--profile", "profiles/quick", *profile_config, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -180,6 +194,7 @@ def test_quick_profile_end_to_end(tmp_path):
     snakemake("--profile", "profiles/quick", *profile_config, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "table1_std.html" in html and "figure2_wbc.png" in html and "panels_camvid_clean.png" in html
+    assert "claims_wbc.png" in html
     _every_result_displays_in_the_page(report)
     shutil.rmtree(tmp_path / "data", ignore_errors=True)
 
@@ -335,9 +350,9 @@ def test_a_fresh_clone_plans_no_job_of_a_dataset_whose_results_git_holds(tmp_pat
     planned = re.findall(
         r"^(?:local)?rule (\w+):\n(?:(?!(?:local)?rule |\[).*\n)*?\s+wildcards: (.*)$", output, re.MULTILINE
     )
-    # no training, tuning, evaluation or collection of WBC (its figure and per-class table are
+    # no training, tuning, evaluation or collection of WBC (its figures and per-class table are
     # drawn again from metrics.csv)
-    drawn_again = {"plot_noise_curves", "render_per_class_table"}
+    drawn_again = {"plot_noise_curves", "render_per_class_table", "plot_claims"}
     wbc_jobs = [(r, w) for r, w in planned if ("_wbc_" in w or "dataset=wbc" in w) and r not in drawn_again]
     assert planned and not wbc_jobs, output[-3000:]
     assert job_counts(output)["train_model"] == 8  # CamVid's four variants, two seeds

@@ -35,6 +35,19 @@ def config_of(args) -> dict:
     return load_config(*(args.config or []))
 
 
+def set_threads(config: dict, requested: int | None = None) -> None:
+    """torch's CPU threads for a job: those asked for, else under reproducible mode the
+    configuration's ``resources.train_threads`` (the thread count changes the order of sums, so a
+    pinned run fixes it whatever the machine), else torch's own choice."""
+    from tvseg import reproducible_requested
+
+    threads = requested or (config["resources"]["train_threads"] if reproducible_requested() else None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def recipe_note(args, dataset: str) -> str | None:
     """What ran for ``dataset`` (tvseg.engine.experiment.recipe_note), where a configuration is given."""
     if not args.config:

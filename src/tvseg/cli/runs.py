@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg import reproducible_requested
-from tvseg.cli._common import add_config, command, config_of
+from tvseg.cli._common import add_config, command, config_of, set_threads
 from tvseg.core.config import RunId
 
 
@@ -28,17 +27,13 @@ def _train_parser(parser) -> None:
 
 
 def train(args) -> None:
-    import torch
-
     from tvseg.core.config import run_dir
     from tvseg.engine.experiment import train_settings
     from tvseg.engine.train import stop_when_gone
     from tvseg.engine.train import train as train_run
 
     config = config_of(args)
-    threads = args.threads or (config["resources"]["train_threads"] if reproducible_requested() else None)
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(config, args.threads)
     run = RunId.parse(args.run)
     out = Path(args.out) if args.out else run_dir(config, run, args.seed)
     stop = stop_when_gone(args.watch_pid) if args.watch_pid else None
@@ -67,15 +62,12 @@ def _evaluate_parser(parser) -> None:
 
 
 def evaluate(args) -> None:
-    import torch
-
     from tvseg.core.config import prepared_dir, run_files
     from tvseg.engine.evaluate import evaluate_run
     from tvseg.engine.experiment import evaluation_settings
 
     config = config_of(args)
-    if reproducible_requested():  # the thread count changes sums' order: one count for every job
-        torch.set_num_threads(config["resources"]["train_threads"])
+    set_threads(config)
     run = RunId.parse(args.run)
     files = run_files(config, run, args.seed)
     settings = evaluation_settings(

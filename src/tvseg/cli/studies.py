@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.cli._common import add_config, command, config_of
+from tvseg.cli._common import add_config, command, config_of, set_threads
 from tvseg.core.paper import DATASETS
 
 
@@ -27,6 +27,7 @@ def lambda_study(args) -> None:
     from tvseg.engine.tuning import lambda_study as study
 
     config = config_of(args)
+    set_threads(config)
     out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
     settings = StudySettings(tuple(args.lams), tuple(args.post_tv_lams), tuple(args.seeds or config["seeds"]),
                              args.validation_count, tuple(args.levels))  # fmt: skip
@@ -50,6 +51,7 @@ def tune_post_tv(args) -> None:
     from tvseg.engine.tuning import tune_post_tv as tune
 
     config = config_of(args)
+    set_threads(config)
     out = Path(args.out) if args.out else post_tv_choice_path(config, args.dataset).parent
     choice = tune(config, args.dataset, out, device=args.device or config["device"], progress=not args.quiet)
     print(f"post-TV lambda for {args.dataset} chosen on validation: {choice['lam']:g} ({out / 'choice.json'})")
