@@ -185,4 +185,3 @@ def main() -> None:  # python tests/test_reproducible.py --write
 
 if __name__ == "__main__":
     main()
-
