@@ -5,7 +5,7 @@ layer's kernel is built for the CPU at hand) and by thread count, and the differ
 through training into different nets: a seed's numbers are one draw, reproduced to the bit only
 on the same kind of machine, or under the ISA pin (``tvseg.pin_instruction_set``). So each
 training writes ``model_provenance.json`` (one entry per session: a resumed run may span
-machines) and each evaluation ``<evaluation>_provenance.json``; :func:`provenance_rows` turns a
+machines) and each evaluation ``<evaluation>_provenance.json``; :func:`provenance_row` turns a
 run folder's two files into one row of ``provenance.csv``.
 """
 

@@ -63,14 +63,11 @@ def _cache_dir() -> Path:
 
 
 def _cpu_has_v3() -> bool:
+    """Whether every core's flags (as _cpu_signature reads them) include x86-64-v3's."""
     if platform.machine() not in ("x86_64", "AMD64"):
         return False
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return set(flags) >= _V3_CPU_FLAGS
+    flag_lines = [line for line in _cpu_signature().splitlines() if line.startswith("flags")]
+    return bool(flag_lines) and all(set(line.split(":", 1)[1].split()) >= _V3_CPU_FLAGS for line in flag_lines)
 
 
 def _compiler() -> str | None:

@@ -122,15 +122,19 @@ def per_class_table(config: dict, dataset) -> Path:
     return results_file(config, "tables") / f"per_class_{dataset}.md"
 
 
-def noise_figure_files(config: dict, number, dataset) -> dict[str, Path]:
+def _figure_files(config: dict, stem: str) -> dict[str, Path]:
+    """A figure's files, one per format."""
     folder = results_file(config, "figures")
-    return {ext: folder / f"figure{number}_{dataset}.{ext}" for ext in FIGURE_FORMATS}
+    return {ext: folder / f"{stem}.{ext}" for ext in FIGURE_FORMATS}
+
+
+def noise_figure_files(config: dict, number, dataset) -> dict[str, Path]:
+    return _figure_files(config, f"figure{number}_{dataset}")
 
 
 def claims_figure_files(config: dict, dataset) -> dict[str, Path]:
     """Each claim of ``dataset`` as its spread over seeds (tvseg.reporting.claims_figure)."""
-    folder = results_file(config, "figures")
-    return {ext: folder / f"claims_{dataset}.{ext}" for ext in FIGURE_FORMATS}
+    return _figure_files(config, f"claims_{dataset}")
 
 
 def panels_figure(config: dict, dataset, train_data) -> Path:
