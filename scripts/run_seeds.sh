@@ -19,9 +19,18 @@ PROFILE=${PROFILE:-profiles/cpu}
 PYTHON=${PYTHON:-$(git worktree list --porcelain | awk '/^worktree/ {print $2; exit}')/.venv/bin/python}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 SNAKEMAKE="$(dirname "$PYTHON")/snakemake"
-# the data first: the finished runs restored after it are newer, so Snakemake does not redo them
+# The data first, then the finished runs restored after it, so they are newer and Snakemake does
+# not redo them. --until finds the data jobs only through a job that needs them: with just the
+# committed seeds listed, every final output is up to date and nothing upstream is looked at, so
+# the seed list reaches FIRST and the carried runs are restored (they make the collections
+# stale) before it, and restored once more after it.
+"$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$FIRST"
+restore() {
+    "$PYTHON" scripts/carry_runs.py restore --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
+}
+restore
 "$SNAKEMAKE" --profile "$PROFILE" --until make_noisy_split
-"$PYTHON" scripts/carry_runs.py restore --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
+restore
 for seed in $(seq "$FIRST" "$LAST"); do
     "$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$seed"
     echo "== $(date -u +%FT%TZ) seed $seed of $DATASET: seeds 0..$seed"
