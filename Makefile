@@ -36,15 +36,15 @@ reproduce: env              ## the main job: the CPU-scale reproduction (PROFILE
 	$(BIN)/snakemake --profile $(PROFILE)
 	$(BIN)/snakemake --profile $(PROFILE) --report $$($(BIN)/python -c "from tvseg.core.config import load_config; import sys; print(load_config('config.yaml', '$(PROFILE)/tvseg.yaml')['results_dir'])")/report.html
 
-# The GPU profile's bundle folder as tvseg.core.config.bundle_dir names it, read without the schema
+# The GPU profile's bundle folder as tvseg.core.layout.bundle_dir names it, read without the schema
 # (a GPU box has PyTorch and PyYAML, not jsonschema).
-BUNDLE ?= $(shell PYTHONPATH=src $(PYTHON) -c "from tvseg.core.config import bundle_dir, load_config; \
+BUNDLE ?= $(shell PYTHONPATH=src $(PYTHON) -c "from tvseg.core.config import load_config; from tvseg.core.layout import bundle_dir; \
 	print(bundle_dir(load_config('config.yaml', 'profiles/gpu/tvseg.yaml', validate_schema=False)))")
 
 bundle-gpu: env             ## here: prepare the GPU profile's data and pack it (tvseg bundle) into $(BUNDLE)
 	$(BIN)/snakemake --profile profiles/gpu bundle_prepared_data
 	@mkdir -p results/gpu
-	$(BIN)/python -c "import json; from tvseg.gpu.bundle import describe; print(describe(json.load(open('$(BUNDLE)/bundle.json'))))" \
+	$(BIN)/python -c "import json; from tvseg.runner.bundle import describe; print(describe(json.load(open('$(BUNDLE)/bundle.json'))))" \
 		| tee results/gpu/bundle.txt
 
 reproduce-gpu:              ## on a GPU box with PyTorch alone (no .venv): every job of the bundle, JOBS at once, into results/gpu

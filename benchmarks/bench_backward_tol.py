@@ -5,7 +5,7 @@ output is compared with the one at backward_tol 1e-12 (the exact implicit gradie
 the logits' gradients and the relative error of dL/dlambda, with the backward's time beside.
 Logits: random ("untrained", scale 1 and 3) and, with --model, a trained network's logits on
 prepared test images. The documented default (tvseg.layers.DEFAULT_BACKWARD_TOL) is chosen from
-this table; tests/test_implicit.py holds it.
+this table; tests/layers/test_implicit.py holds it.
 
     python benchmarks/bench_backward_tol.py
     python benchmarks/bench_backward_tol.py --model results/cpu/runs/runet_wbc_clean/seed0/model.pt \

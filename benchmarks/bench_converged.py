@@ -26,7 +26,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
-from tvseg.core.config import load_config, run_files  # noqa: E402
+from tvseg.core.config import load_config  # noqa: E402
+from tvseg.core.layout import run_files  # noqa: E402
 from tvseg.core.profiling import saved_tensor_bytes  # noqa: E402
 from tvseg.core.settings import TVSettings  # noqa: E402
 from tvseg.engine.losses import nll_on_probabilities  # noqa: E402
@@ -62,7 +63,7 @@ def bench_solver(device: torch.device, cap: int) -> None:
 
 def _wbc_batch(config: dict, device: torch.device):
     from tvseg.datasets.prepare import PreparedSplit
-    from tvseg.engine.train import make_batch
+    from tvseg.engine.batches import make_batch
 
     data = REPO / config["prepared_root"] / "wbc"
     if (data / "manifest.json").exists():

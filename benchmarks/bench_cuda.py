@@ -6,7 +6,7 @@ regularized networks' training step against the plain ones at the paper's sizes.
 (1) every implementation of the layer (fused, eager, converged fista/plain, tv_relu), forward
 and backward, float32 and float64: the largest difference to the CPU's result;
 (2) peak allocated memory of forward+backward at T=50 iterations against T=1 (4 x 11 x 360 x 480):
-what forward keeps for backward is flat in T (tests/test_cuda.py); backward recomputes the
+what forward keeps for backward is flat in T (tests/layers/test_cuda.py); backward recomputes the
 duals, from 16 iterations on one segment of ceil(sqrt(T)) at a time, so this peak grows with
 about 2 sqrt(T) duals (it held all T until this version: 5.45x at T=50 on an H200);
 (3) one SGD step of RUnet vs Unet (8 x 3 x 300 x 300, vgg13) and RSegNet vs SegNet

@@ -30,12 +30,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
-from tvseg.core.config import REPO_ROOT, RunId, load_config  # noqa: E402
+from tvseg.core.config import REPO_ROOT, load_config  # noqa: E402
+from tvseg.core.from_config import train_settings  # noqa: E402
+from tvseg.core.runs import RunId  # noqa: E402
 from tvseg.datasets.inputs import MEAN, STD  # noqa: E402
 from tvseg.datasets.prepare import PreparedSplit  # noqa: E402
-from tvseg.engine.experiment import train_settings  # noqa: E402
+from tvseg.engine.batches import batch_indices, make_batch  # noqa: E402
 from tvseg.engine.losses import nll_on_probabilities  # noqa: E402
-from tvseg.engine.train import _build, batch_indices, default_check_every, make_batch, train  # noqa: E402
+from tvseg.engine.train import _build, default_check_every, train  # noqa: E402
 
 RUN = RunId.parse("runet_wbc_clean")
 
@@ -115,7 +117,7 @@ def main() -> None:
     parser.add_argument("--config", action="append", help="configuration files (default: the GPU profile)")
     args = parser.parse_args()
     if args.bundle:
-        from tvseg.gpu.run import unpack_once
+        from tvseg.runner.unpack import unpack_once
 
         config = unpack_once(Path(args.bundle), Path(args.work), say=lambda _: None)
     else:

@@ -22,7 +22,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-from tvseg.core.config import load_config, post_tv_choice_path, run_files, runs_for, seeds_for
+from tvseg.core.config import load_config
+from tvseg.core.layout import post_tv_choice_path, run_files
+from tvseg.core.runs import runs_for, seeds_for
 
 
 def carried_folder(config: dict, run, seed: int) -> Path:

@@ -33,9 +33,9 @@ step() { # name limit command...: run with a time limit, log to $OUT/name.log, s
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 CUBLAS_WORKSPACE_CONFIG=:4096:8
 
 step machine 30 bash -c 'nvidia-smi; python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name())"'
-step unpack 120 python3 -c "from tvseg.gpu.run import unpack_once; unpack_once('$BUNDLE', '$WORK')"
+step unpack 120 python3 -c "from tvseg.runner.unpack import unpack_once; unpack_once('$BUNDLE', '$WORK')"
 export PYTHONPATH=$PYTHONPATH:$WORK/site # the bundled segmentation_models_pytorch, where the box lacks it
-step pytest_cuda 150 python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py
+step pytest_cuda 150 python3 -m pytest -q -p no:cacheprovider -m cuda tests/layers/test_cuda.py
 step bench_cuda 150 python3 benchmarks/bench_cuda.py --repeats "$BENCH_REPEATS"
 step bench_train_loop 90 python3 benchmarks/bench_train_loop.py --bundle "$BUNDLE" --work "$WORK" \
     --device "$DEVICE" --iterations 30 --repeats "$BENCH_REPEATS"

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.core.config import RunId
-from tvseg.core.settings import EvaluationSettings
-from tvseg.engine.evaluate import Condition, evaluate_run
+from tvseg.core.runs import RunId
+from tvseg.core.settings import Condition, EvaluationSettings
+from tvseg.engine.evaluate import evaluate_run
 
 
 def miou(csv: Path, method: str, condition: str) -> float:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from tvseg.datasets.prepare import camvid_samples, read_label, wbc_samples
 from tvseg.engine.metrics import regularization_effect
-from tvseg.reporting.report import load_paper
+from tvseg.reporting.results import load_paper
 
 
 def re_of_class_ids(labels: np.ndarray) -> float:

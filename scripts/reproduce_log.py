@@ -21,8 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tvseg.core.files import write_atomic
 from tvseg.core.provenance import provenance_of, read_provenance
+from tvseg.core.safe_io import write_atomic
 
 TIME = "seconds"
 SHOWN = ("cpu", "cpu_isa", "onednn_isa", "aten_isa", "threads", "reproducible", "tv_layer", "commit")

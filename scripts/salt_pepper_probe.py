@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tvseg.core.config import RunFiles, run_dir_under
+from tvseg.core.layout import RunFiles, run_dir_under
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import load_pair, wbc_samples

@@ -4,20 +4,19 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from tvseg.core.config import (
-    RunId,
+from tvseg.core.config import validate as validate_fully
+from tvseg.core.from_config import evaluation_settings, train_settings
+from tvseg.core.layout import (
     bundle_dir,
     manifest_path,
     post_tv_choice_path,
     run_files,
     source_record,
     split_ids_path,
-    tuning_run,
 )
-from tvseg.core.config import validate as validate_fully
 from tvseg.core.paper import DATASETS as PAPER_DATASETS
 from tvseg.core.provenance import COLLECTED_NAME as PROVENANCE
-from tvseg.engine.experiment import conditions, train_settings
+from tvseg.core.runs import RunId, tuning_run
 from tvseg.pipeline.plan import (
     Plan,
     claims_figure_files,
@@ -60,7 +59,7 @@ wildcard_constraints:
 
 
 def run_folder(run, seed):
-    """The files of a run's folder (model, log, evaluation, panels), named in tvseg.core.config."""
+    """The files of a run's folder (model, log, evaluation, panels), named in tvseg.core.layout."""
     return run_files(config, run, seed)
 
 
@@ -117,18 +116,10 @@ def tuning_params(wildcards):
 
 
 def evaluation_params(wildcards):
-    """What an evaluation reads that changes its numbers (evaluation.head_batch changes only its
-    speed: tests/test_engine.py), so a change re-runs the evaluations and nothing else does.
-    """
-    return json.dumps(
-        {
-            "conditions": [
-                vars(c) for c in conditions(config, RunId.parse(wildcards.run).dataset)
-            ],
-            "post_tv": config["post_tv"],
-            "seed": config["evaluation"]["seed"],
-            "qualitative_images": config["evaluation"]["qualitative_images"],
-            "qualitative_conditions": config["evaluation"]["qualitative_conditions"],
-        },
-        sort_keys=True,
+    """What an evaluation reads that changes its numbers (EvaluationSettings.record()), so a change
+    re-runs the evaluations and nothing else does."""
+    run = RunId.parse(wildcards.run)
+    settings = evaluation_settings(
+        config, run.dataset, panels=run_folder(run, wildcards.seed).panels
     )
+    return json.dumps(settings.record(), sort_keys=True)

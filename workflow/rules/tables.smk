@@ -90,7 +90,7 @@ rule render_verdict:
     params:
         tvseg=TVSEG,
     shell:
-        # the README's verdict block is this file (make verdict copies it in; tests/test_prose.py compares)
+        # the README's verdict block is this file (make verdict copies it in; tests/docs/test_prose.py compares)
         "{params.tvseg} verdict --metrics {input.metrics} --out {output} --config $TVSEG_CONFIG > {log} 2>&1"
 
 

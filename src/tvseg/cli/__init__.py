@@ -2,9 +2,9 @@
 
 Data: fetch, prepare, noisy-split (``cli.data``). Training and evaluation: train, evaluate
 (``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, machines, curves,
-lambdas, summary, spread, dvc-yaml (``cli.results``); table, figure, curve-figure, panels, claims,
-claims-figure, per-class, verdict (``cli.figures``). A GPU box without the workflow: bundle, gpu-run, estimate
-(``cli.gpu``). Each module holds its commands' parsers beside their handlers; ``ORDER`` is the
+lambdas, summary, spread (``cli.results``); table, figure, curve-figure, panels, claims,
+claims-figure, per-class, verdict (``cli.render``). The jobs without the workflow (a GPU box, or the
+CPU): bundle, gpu-run, estimate (``cli.runner``). DVC's stages: dvc-yaml (``cli.pipeline``). Each module holds its commands' parsers beside their handlers; ``ORDER`` is the
 order ``tvseg --help`` lists them in. Commands that read the configuration take ``--config
 config.yaml --config profiles/X/tvseg.yaml`` (later files override earlier ones).
 """
@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from tvseg import pin_instruction_set
-from tvseg.cli import data, figures, gpu, results, runs, studies  # noqa: F401  (each registers its commands)
+from tvseg.cli import data, pipeline, render, results, runner, runs, studies  # noqa: F401  (each registers its commands)
 from tvseg.cli._common import REGISTRY
 from tvseg.core.config import ConfigError, load_config
 

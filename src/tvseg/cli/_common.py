@@ -1,5 +1,5 @@
-"""What every command module shares: the registry of commands, the configuration option, and
-the notes of what ran that tables and figures carry."""
+"""What every command module shares: the registry of commands, the configuration option, the
+threads of a job, and the captions' notes where a configuration is given."""
 
 from __future__ import annotations
 
@@ -49,21 +49,18 @@ def set_threads(config: dict, requested: int | None = None) -> None:
 
 
 def recipe_note(args, dataset: str) -> str | None:
-    """What ran for ``dataset`` (tvseg.engine.experiment.recipe_note), where a configuration is given."""
+    """What ran for ``dataset`` (tvseg.reporting.captions), where a configuration is given."""
     if not args.config:
         return None
-    from tvseg.engine.experiment import recipe_note as note
+    from tvseg.reporting.captions import recipe_note as note
 
     return note(load_config(*args.config), dataset)
 
 
 def schedule_note(args, dataset: str) -> str | None:
-    """The learning-rate schedule's end for ``dataset``, where a configuration is given."""
+    """The learning-rate schedule's end for ``dataset`` (tvseg.reporting.captions), where a configuration is given."""
     if not args.config:
         return None
-    from tvseg.core.config import dataset_settings
+    from tvseg.reporting.captions import schedule_note as note
 
-    settings = dataset_settings(load_config(*args.config), dataset)
-    if settings.get("lr_schedule", "constant") == "constant":
-        return f"a constant learning rate, {settings['iterations']} iterations"
-    return f"{settings['lr_schedule']} learning rate, 0 at iteration {settings['iterations']}"
+    return note(load_config(*args.config), dataset)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from tvseg.cli._common import add_config, command, config_of
-from tvseg.core.files import write_atomic
 from tvseg.core.paper import DATASETS
+from tvseg.core.safe_io import write_atomic
 
 
 @command("fetch", "download a dataset (or check the mirror's copy)")
@@ -42,10 +42,10 @@ def _prepare_parser(parser) -> None:
 def prepare(args) -> None:
     import dataclasses
 
-    from tvseg.core.config import prepared_dir
+    from tvseg.core.from_config import prepare_settings
+    from tvseg.core.layout import prepared_dir
     from tvseg.datasets import fetch as fetch_tree
     from tvseg.datasets import prepare_dataset
-    from tvseg.engine.experiment import prepare_settings
 
     config = config_of(args)
     mirror = Path(config["mirror"]) if config["mirror"] else None
@@ -66,9 +66,9 @@ def _noisy_split_parser(parser) -> None:
 
 
 def noisy_split(args) -> None:
-    from tvseg.core.config import prepared_dir
+    from tvseg.core.from_config import prepare_settings
+    from tvseg.core.layout import prepared_dir
     from tvseg.datasets import make_noisy_split
-    from tvseg.engine.experiment import prepare_settings
 
     config = config_of(args)
     folder = make_noisy_split(prepared_dir(config, args.dataset), prepare_settings(config, args.dataset).noisy)

@@ -1,15 +1,14 @@
 """From evaluations and training logs to collected results: collect, machines, curves, lambdas,
-summary, spread, dvc-yaml."""
+summary, spread."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from tvseg.cli._common import add_config, command, config_of
-from tvseg.core.files import write_atomic
 from tvseg.core.paper import DATASETS
+from tvseg.core.safe_io import write_atomic
 
 
 @command("collect", "concatenate evaluation CSVs")
@@ -27,7 +26,7 @@ def _collect_parser(parser) -> None:
 
 def collect(args) -> None:
     from tvseg.reporting.provenance import collected_rows, provenance_csv
-    from tvseg.reporting.report import load_metrics
+    from tvseg.reporting.results import load_metrics
 
     metrics = load_metrics([Path(p) for p in args.inputs])
     provenance = provenance_csv(collected_rows(args.inputs)) if args.provenance else None
@@ -63,7 +62,7 @@ def _curves_parser(parser) -> None:
 
 
 def curves(args) -> None:
-    from tvseg.reporting.report import validation_curves
+    from tvseg.reporting.results import validation_curves
 
     frame = validation_curves([Path(p) for p in args.logs])
     write_atomic(Path(args.out), frame.to_csv(index=False, float_format="%.6g"))
@@ -79,7 +78,7 @@ def _lambdas_parser(parser) -> None:
 
 
 def lambdas(args) -> None:
-    from tvseg.reporting.report import learned_lambdas
+    from tvseg.reporting.results import learned_lambdas
 
     frame = learned_lambdas([Path(p) for p in args.logs], config_of(args)["tv"]["lam"])
     write_atomic(Path(args.out), frame.to_csv(index=False, float_format="%.6g"))
@@ -96,7 +95,7 @@ def _summary_parser(parser) -> None:
 def summary(args) -> None:
     import pandas as pd
 
-    from tvseg.reporting.report import summary as headline
+    from tvseg.reporting.results import summary as headline
 
     write_atomic(Path(args.out), json.dumps(headline(pd.read_csv(args.metrics)), indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
@@ -124,15 +123,3 @@ def spread(args) -> None:
         recipes[label] = pd.read_csv(path)
     write_atomic(Path(args.out), seed_spread_markdown(recipes, args.dataset, args.reading))
     print(f"wrote {args.out}")
-
-
-@command("dvc-yaml", "print dvc.yaml for a profile (stages calling Snakemake)")
-def _dvc_yaml_parser(parser) -> None:
-    parser.add_argument("--profile", default="profiles/cpu", help="a profile whose results git tracks")
-    parser.set_defaults(func=dvc_yaml)
-
-
-def dvc_yaml(args) -> None:
-    from tvseg.pipeline.dvc_stages import render
-
-    sys.stdout.write(render(args.profile))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tvseg.cli._common import add_config, command, config_of, set_threads
-from tvseg.core.config import RunId
+from tvseg.core.runs import RunId
 
 
 @command("train", "train one run, resuming from its checkpoint if there is one")
@@ -27,8 +27,8 @@ def _train_parser(parser) -> None:
 
 
 def train(args) -> None:
-    from tvseg.core.config import run_dir
-    from tvseg.engine.experiment import train_settings
+    from tvseg.core.from_config import train_settings
+    from tvseg.core.layout import run_dir
     from tvseg.engine.train import stop_when_gone
     from tvseg.engine.train import train as train_run
 
@@ -62,9 +62,9 @@ def _evaluate_parser(parser) -> None:
 
 
 def evaluate(args) -> None:
-    from tvseg.core.config import prepared_dir, run_files
+    from tvseg.core.from_config import evaluation_settings
+    from tvseg.core.layout import prepared_dir, run_files
     from tvseg.engine.evaluate import evaluate_run
-    from tvseg.engine.experiment import evaluation_settings
 
     config = config_of(args)
     set_threads(config)

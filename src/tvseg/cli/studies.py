@@ -23,14 +23,13 @@ def _lambda_study_parser(parser) -> None:
 
 
 def lambda_study(args) -> None:
-    from tvseg.engine.tuning import StudySettings
+    from tvseg.core.from_config import study_settings
     from tvseg.engine.tuning import lambda_study as study
 
     config = config_of(args)
     set_threads(config)
     out = Path(args.out) if args.out else Path(config["results_dir"]) / "lambda_study" / args.dataset
-    settings = StudySettings(tuple(args.lams), tuple(args.post_tv_lams), tuple(args.seeds or config["seeds"]),
-                             args.validation_count, tuple(args.levels))  # fmt: skip
+    settings = study_settings(config, args.lams, args.post_tv_lams, args.seeds, args.validation_count, args.levels)
     study(config, args.dataset, settings, out, device=args.device or config["device"], progress=not args.quiet)
     print((out / "summary.md").read_text())
 
@@ -47,7 +46,7 @@ def _tune_post_tv_parser(parser) -> None:
 
 
 def tune_post_tv(args) -> None:
-    from tvseg.core.config import post_tv_choice_path
+    from tvseg.core.layout import post_tv_choice_path
     from tvseg.engine.tuning import tune_post_tv as tune
 
     config = config_of(args)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from tvseg.core.files import write_atomic
+from tvseg.core.safe_io import write_atomic
 
 # The facts of one session, in the order provenance.csv lists them (prefixed by its stage).
 FACTS = (

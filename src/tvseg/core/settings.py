@@ -1,10 +1,12 @@
 """The settings of a run, one object each: the regularized head's (``TVSettings``), a training
 run's (``TrainSettings``), an evaluation's (``EvaluationSettings``: its noise ``Condition``s, post-TV
-heads, images and ``Panels``), and the configured device's name read as a torch device.
+heads, images and ``Panels``) and a lambda study's (``StudySettings``); the conditions a
+configuration's grid expands to, and post-TV's chosen lambda read back.
 
-``engine.experiment`` builds them once from the configuration; the model, the trainer, the
-evaluation, post-TV, the studies and the converged variant take them whole. ``record()`` is how a run
-stores them (model.pt, the workflow's params, the checkpoint's fingerprint).
+Plain data, no torch: the workflow builds them when it parses (its params). ``core.from_config``
+builds them once from the configuration; the model, the trainer, the evaluation, post-TV, the
+studies and the converged variant take them whole. ``record()`` is how a run stores them (model.pt,
+the workflow's params, the checkpoint's fingerprint).
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
-
-from tvseg.layers import resolve_method
-
 # The paper's head is set by these four; the converged solver's settings are recorded only where
 # it is on, so adding them left the records (and the workflow's params) of the paper's runs as they were.
 PAPER_TV_KEYS = ("lam", "step", "train_iters", "eval_iters")
@@ -26,7 +24,8 @@ CONVERGED_TV_KEYS = ("tol", "eval_tol", "method", "backward_tol")
 
 @dataclass(frozen=True)
 class TVSettings:
-    """Settings of the TV softmax head (see :class:`~tvseg.layers.TVSoftmax`)."""
+    """Settings of the TV softmax head (see :class:`~tvseg.layers.TVSoftmax`, which checks ``method``
+    against ``tol`` when the head is built; the schema checks a configured one)."""
 
     lam: float = 1.0
     step: float = 0.25
@@ -37,9 +36,6 @@ class TVSettings:
     eval_tol: float | None = None  # None: tol
     method: str = "plain"
     backward_tol: float = 1e-2
-
-    def __post_init__(self):
-        resolve_method(self.method, self.tol)
 
     @classmethod
     def for_post_tv(cls, post_tv: dict) -> TVSettings:
@@ -70,7 +66,7 @@ class TrainSettings:
     tv: TVSettings = field(default_factory=TVSettings)  # a dict (a stored record) is read into TVSettings
     lr: float = 1e-4
     lam_lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant | poly | cosine (train.lr_factor)
+    lr_schedule: str = "constant"  # constant | poly | cosine (engine.batches.lr_factor)
     momentum: float = 0.9
     weight_decay: float = 0.0
     batch_size: int = 8
@@ -128,6 +124,31 @@ class Condition:
         return f"{self.kind}{self.level:g}{suffix}"
 
 
+def expand_conditions(table_conditions: list[dict], figure_sigmas: list[float], readings: list[str]) -> list[Condition]:
+    """The table's conditions and the figure's sigma grid, gaussian ones once per reading, deduplicated."""
+    wanted = [(c["kind"], float(c["level"])) for c in table_conditions]
+    wanted += [("gaussian", float(s)) if s > 0 else ("clean", 0.0) for s in figure_sigmas]
+    out: list[Condition] = []
+    for kind, level in wanted:
+        if kind == "clean" or level == 0:
+            candidates = [Condition("clean", 0.0)]
+        elif kind == "gaussian":
+            candidates = [Condition(kind, level, r) for r in readings]
+        else:
+            candidates = [Condition(kind, level)]
+        out.extend(c for c in candidates if c not in out)
+    return out
+
+
+POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
+
+
+def load_post_tv_choice(path: Path) -> dict[str, dict]:
+    """The extra post-TV head of an evaluation from a choice.json written by ``tune_post_tv``."""
+    choice = json.loads(Path(path).read_text())
+    return {POST_TV_TUNED_SUFFIX: {key: choice[key] for key in ("lam", "step", "iters")}}
+
+
 @dataclass(frozen=True)
 class Panels:
     """Qualitative label maps to save: the first ``images`` test images under ``conditions``
@@ -144,8 +165,9 @@ class Panels:
 @dataclass(frozen=True)
 class EvaluationSettings:
     """What an evaluation reads besides its model and its images' folder, taken whole by
-    ``engine.evaluate.evaluate_run`` (built by ``engine.experiment.evaluation_settings`` for the
-    workflow's evaluations, by the tuning and the estimate for theirs).
+    ``engine.evaluate.evaluate_run`` (built in ``core.from_config``: ``evaluation_settings`` for the
+    workflow's evaluations and the estimate, ``tuning_evaluation_settings`` and
+    ``study_evaluation_settings`` for post-TV's tuning and the lambda study).
 
     ``post_tv`` (a plain run's, required there): post-TV heads by method-name suffix ("" for
     ``+postTV``, ``-val`` for the lambda chosen on validation...) -> settings (lam, step, iters).
@@ -168,15 +190,40 @@ class EvaluationSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
 
+    def record(self) -> dict:
+        """What changes an evaluation's numbers, as the workflow compares it (its params): the
+        conditions, the noise's seed, the configured post-TV (those chosen on validation are an
+        input file of the job, not a setting) and the panels saved. The batches are left out:
+        ``head_batch`` changes only the speed (tests/engine/test_evaluate.py), and a profile's results hold
+        for its own ``network_batch``. ``split`` and ``image_ids`` appear where they are not the test set's."""
+        record = {
+            "conditions": [asdict(condition) for condition in self.conditions],
+            "post_tv": (self.post_tv or {}).get(""),
+            "seed": self.noise_seed,
+            "qualitative_images": self.panels.images if self.panels else 0,
+            "qualitative_conditions": _listed(self.panels.conditions) if self.panels else [],
+        }
+        if self.split != "test":
+            record["split"] = self.split
+        if self.image_ids is not None:
+            record["image_ids"] = list(self.image_ids)
+        return record
 
-def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """The configured device (``auto``, ``cpu``, ``cuda``, ``cuda:N``) as a torch device; one
-    resolved already is returned as it is (an entry point resolves it once and passes it on)."""
-    if isinstance(name, torch.device):
-        return name
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was asked for, but CUDA is not available here; use device: auto or cpu")
-    return device
+
+def _listed(names: tuple[str, ...] | None) -> list[str] | None:
+    return None if names is None else list(names)
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What a lambda study trains and scores: the regularized net at each initial lambda of ``lams``,
+    the plain net with post-TV at each of ``post_tv_lams``, for each of ``seeds``, on
+    ``validation_count`` held-out training images, clean and under gaussian ``levels`` with sigma
+    read as ``reading`` (std | variance)."""
+
+    lams: tuple[float, ...]
+    post_tv_lams: tuple[float, ...]
+    seeds: tuple[int, ...]
+    validation_count: int
+    levels: tuple[float, ...]
+    reading: str

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,11 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from tvseg.core.config import RunId
-from tvseg.core.files import folder_lock, write_atomic
+from tvseg.core.layout import panel_file_kind
 from tvseg.core.provenance import record_evaluation, session_facts
-from tvseg.core.settings import Condition, EvaluationSettings, Panels, TVSettings  # noqa: F401 (Panels: re-exported)
+from tvseg.core.runs import RunId
+from tvseg.core.safe_io import folder_lock, write_atomic
+from tvseg.core.settings import Condition, EvaluationSettings, TVSettings
 from tvseg.datasets.inputs import to_input
 from tvseg.datasets.noise import add_noise, to_u8, to_unit
 from tvseg.datasets.prepare import PreparedSplit
@@ -39,22 +39,6 @@ CSV_FIELDS = (
     "run", "seed", "dataset", "architecture", "head", "train_data", "method",
     "condition", "level", "reading", "metric", "value",
 )  # fmt: skip
-
-
-def expand_conditions(table_conditions: list[dict], figure_sigmas: list[float], readings: list[str]) -> list[Condition]:
-    """The table's conditions and the figure's sigma grid, gaussian ones once per reading, deduplicated."""
-    wanted = [(c["kind"], float(c["level"])) for c in table_conditions]
-    wanted += [("gaussian", float(s)) if s > 0 else ("clean", 0.0) for s in figure_sigmas]
-    out: list[Condition] = []
-    for kind, level in wanted:
-        if kind == "clean" or level == 0:
-            candidates = [Condition("clean", 0.0)]
-        elif kind == "gaussian":
-            candidates = [Condition(kind, level, r) for r in readings]
-        else:
-            candidates = [Condition(kind, level)]
-        out.extend(c for c in candidates if c not in out)
-    return out
 
 
 def colourize(labels: np.ndarray, colours: list, ignore_index: int = 255) -> np.ndarray:
@@ -226,24 +210,6 @@ def _write_rows(rows: list[dict], out_csv: Path) -> Path:
     for row in rows:
         writer.writerow({**row, "value": f"{row['value']:.6g}"})
     return write_atomic(out_csv, text.getvalue())
-
-
-POST_TV_TUNED_SUFFIX = "-val"  # Unet1+postTV-val: post-TV at the lambda chosen on the validation split
-
-
-def load_post_tv_choice(path: Path) -> dict[str, dict]:
-    """The extra post-TV head of ``evaluate_run`` from a choice.json written by ``tune_post_tv``."""
-    choice = json.loads(Path(path).read_text())
-    return {POST_TV_TUNED_SUFFIX: {key: choice[key] for key in ("lam", "step", "iters")}}
-
-
-def panel_file_kind(method: str) -> str:
-    """A method name as it appears in panel file names: 'RUnet*1' -> 'RUnet-star1' (no '*' in paths)."""
-    return method.replace("*", "-star")
-
-
-def method_from_panel_kind(kind: str) -> str:
-    return kind.replace("-star", "*")
 
 
 def _save_panel(folder: Path, method: str, condition: Condition, image_id: str, prediction, noisy, truth, manifest):

@@ -23,23 +23,24 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tvseg.core.config import RunFiles
-from tvseg.core.files import (
+from tvseg.core.device import resolve_device
+from tvseg.core.layout import RunFiles
+from tvseg.core.provenance import record_training_session
+from tvseg.core.safe_io import (
     DamagedFileError,
     disk_full_named,
     folder_lock,
     load_data_file,
+    process_alive,
     save_torch,
     write_atomic,
 )
-from tvseg.core.provenance import record_training_session
-from tvseg.core.settings import TrainSettings, resolve_device
-from tvseg.datasets.inputs import to_device, to_input
+from tvseg.core.settings import TrainSettings
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.specs import IGNORE_INDEX
 from tvseg.datasets.splits import validation_ids
+from tvseg.engine.batches import batch_indices, curve_point, lr_factor, make_batch
 from tvseg.engine.losses import CAMVID_CLASS_WEIGHTS, SUNRGBD_CLASS_WEIGHTS, nll_on_probabilities
-from tvseg.engine.metrics import confusion_matrix, scores
 from tvseg.layers import deferred_checks
 from tvseg.models import build_model, parameter_groups
 
@@ -50,67 +51,6 @@ CURVE_FIELDS = ("val_miou", "val_accuracy")  # a run with a validation curve log
 
 class TrainingDivergedError(RuntimeError):
     pass
-
-
-LR_SCHEDULES = ("constant", "poly", "cosine")
-POLY_POWER = 0.9  # the usual exponent of the poly schedule (DeepLab, PSPNet)
-
-
-def lr_factor(schedule: str, iteration: int, iterations: int) -> float:
-    """The learning rate of iteration ``iteration`` (0-based) over the initial one.
-
-    A pure function of the iteration, so resuming from a checkpoint continues the schedule exactly.
-    """
-    progress = iteration / iterations
-    if schedule == "constant":
-        return 1.0
-    if schedule == "poly":
-        return (1.0 - progress) ** POLY_POWER
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {schedule!r}")
-
-
-def batch_indices(n: int, batch_size: int, iteration: int, seed: int) -> np.ndarray:
-    """Items of iteration ``iteration``: consecutive slices of per-epoch permutations."""
-    start = iteration * batch_size
-    out = []
-    while len(out) < batch_size:
-        epoch, offset = divmod(start + len(out), n)
-        permutation = np.random.default_rng([seed, epoch]).permutation(n)
-        out.extend(permutation[offset : offset + batch_size - len(out)].tolist())
-    return np.asarray(out)
-
-
-def make_batch(
-    split: PreparedSplit, items: np.ndarray, crop, iteration: int, seed: int, device="cpu", hflip: bool = False
-):
-    """The batch of ``items`` (randomly cropped to ``crop`` where given, each flipped left-right
-    with probability 1/2 where ``hflip``) as network input and labels on ``device``; a pure
-    function of (items, iteration, seed). Crops and flips draw from streams of their own, so
-    turning flips on leaves the crops as they were."""
-    images, labels = [], []
-    rng = np.random.default_rng([seed, iteration, 1])
-    flips = (
-        np.random.default_rng([seed, iteration, 2]).random(len(items)) < 0.5 if hflip else np.zeros(len(items), bool)
-    )
-    for i, flip in zip(items, flips, strict=True):
-        image, label = np.asarray(split.image(i)), np.asarray(split.label(i))
-        if crop is not None:
-            ch, cw = crop
-            h, w = label.shape
-            if h < ch or w < cw:
-                raise ValueError(f"item {split.ids[i]} is {h}x{w}, smaller than the training crop {ch}x{cw}")
-            top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-            image, label = image[top : top + ch, left : left + cw], label[top : top + ch, left : left + cw]
-        if flip:
-            image, label = image[:, ::-1], label[:, ::-1]
-        images.append(image)
-        labels.append(label)
-    shapes = {label.shape for label in labels}
-    if len(shapes) > 1:
-        raise ValueError(f"training items differ in size {sorted(shapes)}; set train_crop or a common size")
-    return to_input(np.stack(images), device), to_device(torch.from_numpy(np.stack(labels)), device).long()
 
 
 def _lam(model) -> torch.Tensor | None:
@@ -318,27 +258,6 @@ class _PendingRows:
         return rows, problem, where
 
 
-CURVE_BATCH = 8  # validation images through the network at once for a point of the curve
-
-
-@torch.no_grad()
-def curve_point(model, split: PreparedSplit, device) -> dict:
-    """The validation curve's point now: mIoU and global accuracy (%) of ``model`` in eval mode
-    (a regularized net with its evaluation iterations) on every image of ``split``; the model is
-    left in train mode. Reads no random state, so a run with a curve trains as one without."""
-    model.eval()
-    confusion = 0
-    for start in range(0, len(split), CURVE_BATCH):
-        indices = range(start, min(start + CURVE_BATCH, len(split)))
-        images = to_input(np.stack([np.asarray(split.image(i)) for i in indices]), device)
-        predicted = model(images).argmax(dim=1).cpu().numpy()
-        for row, i in enumerate(indices):
-            confusion = confusion + confusion_matrix(predicted[row], split.label(i), split.num_classes, IGNORE_INDEX)
-    model.train()
-    result = scores(confusion)
-    return {"val_miou": f"{result['miou']:.4f}", "val_accuracy": f"{result['accuracy']:.4f}"}
-
-
 class TrainingStopped(RuntimeError):
     """Training was asked to stop (``stop`` was set); a checkpoint of the last finished iteration is kept."""
 
@@ -351,7 +270,7 @@ def train(
     stop: threading.Event | None = None,
     check_every: int | None = None,
 ) -> Path:
-    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.core.config.RunFiles`: two
+    """Train one run into ``out_dir``, a run's folder (:class:`~tvseg.core.layout.RunFiles`: two
     generations of checkpoints and the running log while it runs, the model and the log at the
     end). One process trains into a folder at a time (a second is refused, naming the first).
     ``stop``, when set (the CLI sets it when the workflow that started it dies), ends training
@@ -459,12 +378,8 @@ def stop_when_gone(pid: int) -> threading.Event:
 
     def watch() -> None:
         while not stop.is_set():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not process_alive(pid):
                 stop.set()
-            except PermissionError:
-                pass  # exists, owned by someone else
             time.sleep(1.0)
 
     threading.Thread(target=watch, daemon=True, name=f"watch-{pid}").start()

@@ -10,90 +10,58 @@ the regularized net's robustness depends on it.
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from tvseg.core.config import (
-    RunFiles,
-    RunId,
-    dataset_settings,
-    plain_network,
-    prepared_dir,
-    run_dir_under,
-    run_files,
-    tuning_run,
-    tuning_seeds,
+from tvseg.core.config import dataset_settings
+from tvseg.core.from_config import (
+    study_evaluation_settings,
+    study_train_settings,
+    tuning_evaluation_settings,
+    tuning_study_settings,
 )
-from tvseg.core.files import write_atomic
-from tvseg.core.settings import Condition, EvaluationSettings
+from tvseg.core.layout import RunFiles, prepared_dir, run_dir_under, run_files
+from tvseg.core.runs import RunId, plain_network, tuning_run, tuning_seeds
+from tvseg.core.safe_io import write_atomic
+from tvseg.core.settings import StudySettings
 from tvseg.datasets.prepare import PreparedSplit
 from tvseg.datasets.splits import validation_ids
 from tvseg.engine.evaluate import evaluate_run
-from tvseg.engine.experiment import evaluation_grid, train_settings
 from tvseg.engine.train import train
 from tvseg.layers import SOFTMAX_STEP_LAM_BOUND
-
-
-def _study_config(config: dict, dataset: str, lam: float, validation_count: int) -> dict:
-    study = copy.deepcopy(config)
-    study["datasets"][dataset]["validation_count"] = validation_count
-    step_lam = config["tv"]["lam"] * config["tv"]["step"]
-    study["tv"]["lam"] = lam
-    study["tv"]["step"] = step_lam / lam
-    return study
-
-
-@dataclass(frozen=True)
-class StudySettings:
-    """What a lambda study trains and scores: the regularized net at each initial lambda of ``lams``,
-    the plain net with post-TV at each of ``post_tv_lams``, for each of ``seeds``, on
-    ``validation_count`` held-out training images, clean and under gaussian ``levels``."""
-
-    lams: tuple[float, ...]
-    post_tv_lams: tuple[float, ...]
-    seeds: tuple[int, ...]
-    validation_count: int
-    levels: tuple[float, ...]
 
 
 def lambda_study(
     config: dict, dataset: str, settings: StudySettings, out_dir: Path, device: str = "auto", progress: bool = True
 ) -> pd.DataFrame:
     """Train and score on the validation split; returns (and writes) the tidy scores."""
-    lams, post_tv_lams, seeds = settings.lams, settings.post_tv_lams, settings.seeds
-    validation_count, levels = settings.validation_count, settings.levels
-    if validation_count < 1:
+    if settings.validation_count < 1:
         raise ValueError("the study needs validation_count >= 1 held-out training images")
     out_dir = Path(out_dir)
     plain = plain_network(config, dataset)
-    reading = "variance" if "variance" in config["evaluation"]["gaussian_readings"] else "std"
-    conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in levels]
     post = config["post_tv"]
-    extra_post = {f"(lam={lam:g})": post_tv_settings(post, lam) for lam in post_tv_lams}
+    extra_post = {f"(lam={lam:g})": post_tv_settings(post, lam) for lam in settings.post_tv_lams}
     frames = []
-    jobs = [(RunId(plain, dataset, "clean"), None)] + [(RunId(f"r{plain}", dataset, "clean"), lam) for lam in lams]
+    jobs = [(RunId(plain, dataset, "clean"), None)] + [
+        (RunId(f"r{plain}", dataset, "clean"), lam) for lam in settings.lams
+    ]
     for run, lam in jobs:
-        study = _study_config(config, dataset, lam if lam is not None else config["tv"]["lam"], validation_count)
-        for seed in seeds:
+        for seed in settings.seeds:
             name = f"{run}_lam{lam:g}" if lam is not None else str(run)
             folder = run_dir_under(out_dir, name, seed)
-            run_settings = train_settings(study, run, seed)
+            run_settings = study_train_settings(config, run, seed, lam, settings.validation_count)
             model = train(run_settings, folder, device=device, progress=progress)
             held_out = validation_ids(
-                PreparedSplit(prepared_dir(study, dataset), "train").ids,
+                PreparedSplit(prepared_dir(config, dataset), "train").ids,
                 run_settings.validation_count,
                 run_settings.validation_seed,
             )
-            evaluation = EvaluationSettings(
-                tuple(conditions), noise_seed=config["evaluation"]["seed"],
-                post_tv={"": post, **extra_post} if lam is None else None, split=run_settings.split,
-                image_ids=tuple(held_out), head_batch=config["evaluation"]["head_batch"],
-            )  # fmt: skip
-            csv = evaluate_run(model, prepared_dir(study, dataset), folder / "validation.csv", evaluation,
+            evaluation = study_evaluation_settings(
+                config, settings, run_settings.split, held_out, {"": post, **extra_post} if lam is None else None
+            )
+            csv = evaluate_run(model, prepared_dir(config, dataset), folder / "validation.csv", evaluation,
                                run=str(run), seed=seed, device=device, progress=progress)  # fmt: skip
             frame = pd.read_csv(csv)
             frame["initial_lam"] = lam if lam is not None else float("nan")
@@ -102,7 +70,10 @@ def lambda_study(
     scores = pd.concat(frames, ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "scores.csv", scores.to_csv(index=False, float_format="%.6g"))
-    write_atomic(out_dir / "summary.md", summary_markdown(scores, dataset, levels, reading, validation_count))
+    write_atomic(
+        out_dir / "summary.md",
+        summary_markdown(scores, dataset, settings.levels, settings.reading, settings.validation_count),
+    )
     return scores
 
 
@@ -133,10 +104,8 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
             "validation_count": len(PreparedSplit(prepared_dir(config, dataset), split)),
         }
     else:
-        study = copy.deepcopy(config)
-        study["evaluation"]["gaussian_readings"] = [reading]
-        settings = StudySettings((), tuple(tune["lams"]), tuple(seeds), tune["validation_count"], tuple(tune["levels"]))
-        scores = lambda_study(study, dataset, settings, Path(out_dir), device=device, progress=progress)
+        settings = tuning_study_settings(config, seeds)
+        scores = lambda_study(config, dataset, settings, Path(out_dir), device=device, progress=progress)
         where = {"validation_count": tune["validation_count"]}
     best, mean = best_post_tv_lambda(scores)
     choice = {
@@ -160,15 +129,10 @@ def _score_trained_on_split(
     """Post-TV at each candidate lambda on the trained plain clean nets of ``seeds``, scored on
     every image of the published ``split``; writes (and returns) the tidy scores."""
     tune = config["post_tv"]["tune"]
-    reading = config["noise"]["gaussian_reading"]
-    conditions = [Condition("clean", 0.0)] + [Condition("gaussian", level, reading) for level in tune["levels"]]
     candidates = {f"(lam={lam:g})": post_tv_settings(config["post_tv"], lam) for lam in tune["lams"]}
     run = tuning_run(config, dataset)
     frames = []
-    evaluation = EvaluationSettings(
-        tuple(conditions), noise_seed=config["evaluation"]["seed"], post_tv=candidates, split=split,
-        head_batch=config["evaluation"]["head_batch"], network_batch=evaluation_grid(config, dataset).get("batch", 1),
-    )  # fmt: skip
+    evaluation = tuning_evaluation_settings(config, dataset, split, candidates)
     for seed in seeds:
         csv = evaluate_run(run_files(config, run, seed).model, prepared_dir(config, dataset),
                            out_dir / "scores" / f"seed{seed}.csv", evaluation, run=str(run), seed=seed, device=device,

@@ -1,8 +1,9 @@
 """The public TV-regularized activations: ``tv_softmax`` and ``tv_relu`` check their arguments and
 dispatch to an implementation (eager autograd and the pure operators in ``_operators``, the fused
 fixed-iteration path in ``_fused``, the converged solver with its implicit backward in
-``_implicit``/``_solver``). Imports run one way: this module imports the implementations, which
-import ``_operators`` only.
+``_implicit``/``_solver``). Imports run one way: this module imports the implementations; they
+import ``_operators`` (the leaf, importing nothing of the package) and, for the compiled CPU
+kernels, ``_native``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from torch import Tensor
 
 from tvseg.layers._fused import tv_softmax_fused
 from tvseg.layers._implicit import tv_softmax_converged
-from tvseg.layers._operators import (  # noqa: F401 (re-exported: the names users imported from here)
+from tvseg.layers._operators import (
     DEFAULT_BACKWARD_TOL,
     HALF_PRECISION,
     RELU_STEP_LAM_BOUND,
@@ -21,12 +22,6 @@ from tvseg.layers._operators import (  # noqa: F401 (re-exported: the names user
     check_convergent,
     check_finite,
     check_regularization,
-    convergent_step,
-    div,
-    grad,
-    project_unit_disk,
-    softmax_jacobian_product,
-    tv_energy,
     tv_relu_eager,
     tv_softmax_eager,
 )

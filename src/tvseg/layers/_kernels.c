@@ -4,7 +4,7 @@
  * A = softmax_C(o - lam * div(eta)) is recomputed row by row into a two-row ring buffer,
  * so one iteration reads o and eta once and writes the new eta once. The dual is
  * double-buffered, so row chunks run in parallel without races. Conventions are those of
- * _functional.py: forward differences with zero on the last row and column, div the
+ * _operators.py (grad, div, project_unit_disk): forward differences with zero on the last row and column, div the
  * negative adjoint of grad, projection of each 2-vector onto the unit disk.
  */
 #include <math.h>

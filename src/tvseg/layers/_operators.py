@@ -52,7 +52,7 @@ _BOUND_SLACK = 1e-6
 # lambda 0.5, 2 and 8 on random and on trained WBC logits: at 1e-4 the gradient's cosine to the
 # exact one is >= 0.9998 and dL/dlambda within 0.05 % (2e-3 absolute where it is ~0); at 1e-3
 # the cosine fell to 0.989 and at 1e-2 to 0.62 (random logits, lambda 8). Documented as: cosine
-# >= 0.999 and dL/dlambda within 1 % (or 0.01 absolute); tests/test_implicit.py holds it.
+# >= 0.999 and dL/dlambda within 1 % (or 0.01 absolute); tests/layers/test_implicit.py holds it.
 DEFAULT_BACKWARD_TOL = 1e-4
 HALF_PRECISION = (torch.float16, torch.bfloat16)
 

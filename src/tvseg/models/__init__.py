@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tvseg.core.files import load_data_file
-from tvseg.core.settings import TrainSettings, TVSettings, resolve_device
+from tvseg.core.device import resolve_device
+from tvseg.core.safe_io import load_data_file
+from tvseg.core.settings import TrainSettings, TVSettings
 from tvseg.layers import TVSoftmax
 from tvseg.models.segnet import SegNet
 

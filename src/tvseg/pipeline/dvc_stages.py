@@ -14,8 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from tvseg.core.config import load_config, post_tv_choice_path, runs_root
+from tvseg.core.config import load_config
+from tvseg.core.layout import post_tv_choice_path, runs_root
 from tvseg.core.provenance import COLLECTED_NAME
+from tvseg.pipeline.code_deps import code_paths
 from tvseg.pipeline.plan import Plan
 
 
@@ -72,18 +74,24 @@ TRAIN_DATASET_KEYS = (
     "decoder_channels",
 )  # fmt: skip
 DATA_DATASET_KEYS = ("size", "limit", "noisy_train", "split", "train_count")
-# The code each stage runs: a change to it re-runs the stage's Snakemake command.
-DATA_CODE = ["src/tvseg/datasets", "workflow/rules/download.smk", "workflow/rules/prepare.smk",
-             "workflow/rules/noisy_split.smk"]  # fmt: skip
-TRAIN_CODE = ["src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.py", "src/tvseg/engine/train.py",
-              "src/tvseg/engine/losses.py", "workflow/rules/train.smk"]  # fmt: skip
-# evaluation rebuilds the models and their heads (post-TV's too) and adds the noise itself
-EVALUATE_CODE = ["src/tvseg/datasets", "src/tvseg/layers", "src/tvseg/models", "src/tvseg/core/settings.py",
-                 "src/tvseg/engine/evaluate.py", "src/tvseg/engine/metrics.py", "src/tvseg/engine/tuning.py",
-                 "workflow/rules/evaluate.smk"]  # fmt: skip
-REPORT_CODE = ["src/tvseg/reporting/report.py", "src/tvseg/reporting/claims.py", "src/tvseg/reporting/verdict.py",
-               "src/tvseg/core/reference/paper_results.csv", "workflow/rules/tables.smk", "workflow/rules/figures.smk",
-               "workflow/report"]  # fmt: skip
+# The code each stage runs, from the modules its steps start at through every module they import
+# (pipeline.code_deps): a change to any of it re-runs the stage's Snakemake command. The rule files
+# and the report's captions are named beside them.
+DATA_CODE = code_paths(("tvseg.datasets", "tvseg.core.from_config")) + [
+    "workflow/rules/download.smk", "workflow/rules/prepare.smk", "workflow/rules/noisy_split.smk",
+]  # fmt: skip
+TRAIN_CODE = code_paths(("tvseg.engine.train", "tvseg.core.from_config")) + ["workflow/rules/train.smk"]
+# evaluation rebuilds the models and their heads (post-TV's too), adds the noise itself, tunes
+# post-TV's lambda and collects the dataset's results
+EVALUATE_CODE = code_paths(
+    ("tvseg.engine.evaluate", "tvseg.engine.tuning", "tvseg.core.from_config", "tvseg.reporting.results",
+     "tvseg.reporting.provenance")
+) + ["workflow/rules/evaluate.smk"]  # fmt: skip
+REPORT_CODE = code_paths(
+    ("tvseg.reporting.tables", "tvseg.reporting.figures", "tvseg.reporting.panels", "tvseg.reporting.claims",
+     "tvseg.reporting.claims_figure", "tvseg.reporting.verdict", "tvseg.reporting.provenance",
+     "tvseg.reporting.captions", "tvseg.reporting.pages")
+) + ["workflow/rules/tables.smk", "workflow/rules/figures.smk", "workflow/report"]  # fmt: skip
 
 
 class _Profile:

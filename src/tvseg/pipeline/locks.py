@@ -17,7 +17,7 @@ import os
 import socket
 from pathlib import Path
 
-from tvseg.core.files import process_alive
+from tvseg.core.safe_io import process_alive
 
 OWNERS = Path("tvseg") / "lock-owners"
 

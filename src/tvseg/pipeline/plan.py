@@ -2,11 +2,11 @@
 
 Pure: the configuration in, no Snakemake, no torch. One :class:`Job` per run of a Snakemake rule
 (``step`` is the rule's name, ``wildcards`` its wildcards), its named ``inputs`` and ``outputs``
-spelled by the functions below and :class:`tvseg.core.config.RunFiles`. Everyone who needs the
+spelled by the functions below and :class:`tvseg.core.layout.RunFiles`. Everyone who needs the
 graph reads it here: the Snakemake input functions and ``rule all`` (``workflow/rules/common.smk``,
 whose rules spell their output patterns with the same functions), the stages of ``dvc.yaml``
-(``pipeline/dvc_stages.py``) and the GPU runner's schedule and cost estimate (``gpu/run.py``,
-``gpu/estimate.py``). ``tests/test_plan.py`` holds the Snakefile's DAG and ``dvc.yaml`` to it.
+(``pipeline/dvc_stages.py``) and the GPU runner's schedule and cost estimate (``runner/schedule.py``,
+``runner/estimate.py``). ``tests/pipeline/test_plan.py`` holds the Snakefile's DAG and ``dvc.yaml`` to it.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tvseg.core.config import (
-    RunId,
+from tvseg.core.config import enabled_datasets
+from tvseg.core.layout import (
     dataset_results,
-    enabled_datasets,
     manifest_path,
     post_tv_choice_path,
     run_files,
-    runs_for,
-    seeds_for,
     source_record,
     split_ids_path,
-    tuning_run,
-    tuning_seeds,
-    uses_tuned_post_tv,
 )
 from tvseg.core.paper import FIGURES, TABLES, TRAIN_DATA
 from tvseg.core.provenance import COLLECTED_NAME
+from tvseg.core.runs import RunId, runs_for, seeds_for, tuning_run, tuning_seeds, uses_tuned_post_tv
 
 TABLE_FORMATS = ("md", "tex", "csv", "html")
 FIGURE_FORMATS = ("png", "pdf")

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from tvseg.core.paper import DATASET_NAMES
-from tvseg.reporting.claims import Interval, judged_rows
-from tvseg.reporting.report import _save_figure, plt
+from tvseg.reporting.claims import judged_rows
+from tvseg.reporting.figures import plt, save_figure
+from tvseg.reporting.statistics import Interval
 
 
 def plot_claims(metrics: pd.DataFrame, dataset: str, reading: str, out_png: Path, out_pdf: Path | None = None) -> None:
@@ -50,4 +51,4 @@ def plot_claims(metrics: pd.DataFrame, dataset: str, reading: str, out_png: Path
     ax.grid(axis="x", color="0.9")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.1), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    _save_figure(fig, out_png, out_pdf)
+    save_figure(fig, out_png, out_pdf)

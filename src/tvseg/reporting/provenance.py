@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from tvseg.core.config import RunFiles
+from tvseg.core.layout import RunFiles
 from tvseg.core.provenance import COLLECTED_NAME, COLUMNS, provenance_of, provenance_row
 
 
