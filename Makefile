@@ -23,11 +23,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 env-slurm: env              ## the optional SLURM executor plugin (profiles/slurm)
 	$(BIN)/python -m pip install --quiet -r requirements-slurm.txt
 
-test: env                   ## the fast test suite (minutes)
-	$(BIN)/python -m pytest -m "not slow"
+test: env                   ## the fast test suite (minutes); the slowest tests' times printed last
+	$(BIN)/python -m pytest -m "not slow" --durations=15
 
-test-e2e: env               ## the slow end-to-end tests: the quick profile through the whole DAG
-	$(BIN)/python -m pytest -m slow
+test-e2e: env               ## the slow end-to-end tests: the quick profile through the whole DAG; each test's time printed last
+	$(BIN)/python -m pytest -m slow --durations=0
 
 test-all: env
 	$(BIN)/python -m pytest

@@ -40,3 +40,70 @@ def test_dvc_lock_names_the_dependencies_dvc_yaml_names_and_they_exist():
         tracked_elsewhere = ("data/", "results/cpu/runs/")  # DVC's own outputs: pulled, not in git
         missing = [p for p in paths if not (ROOT / p).exists() and not p.startswith(tracked_elsewhere)]
         assert missing == [], f"{name}: dvc.lock names paths that do not exist: {missing}"
+
+
+class _Recording(dict):
+    """A configuration that notes each value read out of it by key, as a dotted path (a section
+    read whole, e.g. ``{**config["evaluation"]}``, is not noted: the check below is a floor)."""
+
+    def __init__(self, data: dict, path: str, read: set):
+        super().__init__(data)
+        self._path, self._read = path, read
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        path = f"{self._path}.{key}" if self._path else str(key)
+        if isinstance(value, dict):
+            return _Recording(value, path, self._read)
+        self._read.add(path)
+        return value
+
+    def get(self, key, default=None):
+        if key in self:
+            return self[key]
+        self._read.add(f"{self._path}.{key}" if self._path else str(key))
+        return default
+
+
+PATHS = ("prepared_root", "results_dir", "data_root")  # where files go: no stage's params
+
+
+def _uncovered(read: set, declared: list[str]) -> list[str]:
+    return sorted(p for p in read if p not in PATHS and not any(p == k or p.startswith(k + ".") for k in declared))
+
+
+def _read_by(config: dict, *builds) -> set:
+    """The keys the settings builders read: each of ``builds`` is (builder, its arguments after the configuration)."""
+    read: set = set()
+    for build, *args in builds:
+        build(_Recording(config, "", read), *args)
+    return read
+
+
+@pytest.mark.parametrize("profile", ["cpu", "quick", "gpu"])
+def test_each_stage_declares_every_key_its_settings_are_built_from(profile):
+    from pathlib import Path
+
+    from tvseg.core.config import enabled_datasets, load_config
+    from tvseg.core.from_config import (
+        evaluation_settings,
+        prepare_settings,
+        train_settings,
+        tuning_evaluation_settings,
+        tuning_study_settings,
+    )
+    from tvseg.core.runs import runs_for
+    from tvseg.pipeline.dvc_stages import data_params, evaluate_params, train_params
+
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles" / profile / "tvseg.yaml")
+    datasets = enabled_datasets(config)
+    for dataset in datasets:
+        assert _uncovered(_read_by(config, (prepare_settings, dataset)), data_params(datasets)) == []
+        trainings = [(train_settings, run, 0) for run in runs_for(config) if run.dataset == dataset]
+        assert _uncovered(_read_by(config, *trainings), train_params(dataset)) == []
+        evaluations = [(evaluation_settings, dataset, None, Path("panels")),
+                       (tuning_evaluation_settings, dataset, "val", {}), (tuning_study_settings, [0])]  # fmt: skip
+        assert _uncovered(_read_by(config, *evaluations), evaluate_params(dataset)) == []
+    # the check finds a key a stage leaves out: training draws its held-out images from noise.seed
+    read = _read_by(config, (train_settings, runs_for(config)[0], 0))
+    assert _uncovered(read, [k for k in train_params(datasets[0]) if k != "noise.seed"]) == ["noise.seed"]

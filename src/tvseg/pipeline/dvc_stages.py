@@ -74,6 +74,29 @@ TRAIN_DATASET_KEYS = (
     "decoder_channels",
 )  # fmt: skip
 DATA_DATASET_KEYS = ("size", "limit", "noisy_train", "split", "train_count")
+
+
+def data_params(datasets) -> list[str]:
+    """The configuration's keys the data stage reads (tests/pipeline/test_dvc_stages.py holds the
+    settings' builders to them)."""
+    return ["noise"] + [f"datasets.{d}.{k}" for d in datasets for k in DATA_DATASET_KEYS]
+
+
+def train_params(dataset: str) -> list[str]:
+    """The keys a dataset's train stage reads: the heads, the training, the seeds, the seed the
+    held-out images are drawn from (``noise.seed``) and the dataset's own recipe."""
+    return ["tv", "converged", "training", "seeds", "noise.seed"] + [
+        f"datasets.{dataset}.{k}" for k in TRAIN_DATASET_KEYS
+    ]
+
+
+def evaluate_params(dataset: str) -> list[str]:
+    """The keys a dataset's evaluate stage reads: the evaluation grid, post-TV and its tuning (with
+    the reading of sigma the noisy training sets use)."""
+    keys = ["evaluation", "post_tv", "noise.gaussian_reading"]
+    return keys + [f"datasets.{dataset}.{k}" for k in ("evaluation", "tune_split")]
+
+
 # The code each stage runs, from the modules its steps start at through every module they import
 # (pipeline.code_deps): a change to any of it re-runs the stage's Snakemake command. The rule files
 # and the report's captions are named beside them.
@@ -123,13 +146,13 @@ def _paths(items) -> list[str]:
 
 
 def _data_stage(p: _Profile) -> dict:
-    keys = ["noise"] + [f"datasets.{d}.{k}" for d in p.datasets for k in DATA_DATASET_KEYS]
+    keys = data_params(p.datasets)
     noisy_ids = [path for d in p.datasets for path in p.outputs("make_noisy_split", "ids", d)]
     return {"cmd": p.command(noisy_ids), "deps": DATA_CODE, "params": p.params(keys), "outs": [p.prepared.as_posix()]}
 
 
 def _train_stage(p: _Profile, dataset: str) -> dict:
-    keys = ["tv", "converged", "training", "seeds"] + [f"datasets.{dataset}.{k}" for k in TRAIN_DATASET_KEYS]
+    keys = train_params(dataset)
     models, logs = p.outputs("train_model", "model", dataset), p.outputs("train_model", "log_csv", dataset)
     return {
         "cmd": p.command(models),
@@ -157,7 +180,7 @@ def _evaluate_stage(p: _Profile, dataset: str) -> dict:
     # training (the choice itself, choice.json, is a small fact kept in git); none where the
     # lambda is chosen on a published split with the trained nets
     tuning_runs = p.config["post_tv"]["tune"]["enabled"] and not p.config["datasets"][dataset].get("tune_split")
-    keys = ["evaluation", "post_tv"] + [f"datasets.{dataset}.{k}" for k in ("evaluation", "tune_split")]
+    keys = evaluate_params(dataset)
     collected = _collected(p, dataset)
     tuning = (
         [{runs_root(post_tv_choice_path(p.config, dataset).parent).as_posix(): {"persist": True}}]
