@@ -73,3 +73,20 @@ def test_the_command_lines_help_is_as_it_was(monkeypatch):
     texts += [f"===== {name}\n{commands[name].format_help()}" for name in sorted(commands)]
     expected = (DATA / "cli_help.txt").read_text()
     assert "".join(texts) == expected
+
+
+def test_gpu_run_uses_the_configured_device_unless_told(monkeypatch, tmp_path):
+    import tvseg.runner.execute as execute
+    import tvseg.runner.unpack as unpack
+    from tvseg import cli
+
+    asked = []
+    monkeypatch.setattr(unpack, "unpack_once", lambda bundle, work: {"device": "cuda:1", "results_dir": str(tmp_path)})
+    monkeypatch.setattr(
+        execute,
+        "run_all",
+        lambda config, device, **kwargs: asked.append(device) or {"jobs": [], "device": device, "seconds": 0},
+    )
+    assert cli.main(["gpu-run", "--bundle", str(tmp_path)]) == 0
+    assert cli.main(["gpu-run", "--bundle", str(tmp_path), "--device", "cpu"]) == 0
+    assert asked == ["cuda:1", "cpu"]

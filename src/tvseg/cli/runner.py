@@ -60,7 +60,8 @@ def gpu_run(args) -> None:
     config = unpack_once(Path(args.bundle), Path(args.work))  # once: a second call finds it unpacked
     if args.results:
         config["results_dir"] = args.results
-    record = run_all(config, args.device or config.get("device", "auto"), progress=not args.quiet and args.jobs == 1, jobs_at_once=args.jobs,
+    device = args.device or config.get("device", "auto")  # the bundled configuration's, as every command reads it
+    record = run_all(config, device, progress=not args.quiet and args.jobs == 1, jobs_at_once=args.jobs,
                      budget=args.budget, estimate=estimate)  # fmt: skip
     print(f"ran {len(record['jobs'])} jobs on {record['device']} in {record['seconds']:.0f} s; see {RECORD}")
 
