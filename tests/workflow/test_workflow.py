@@ -295,7 +295,7 @@ def test_a_workflow_killed_with_sigkill_resumes_with_the_same_command(tmp_path):
 
     import torch
 
-    long_run = _wbc_only(tmp_path / "long.yaml", "{iterations: 400}", "training: {checkpoint_every: 25}\n")
+    long_run = _wbc_only(tmp_path / "long.yaml", "{iterations: 200}", "training: {checkpoint_every: 25}\n")
     target = "runs/runet_wbc_clean/seed0/model.pt"
 
     def command(root):
@@ -326,7 +326,7 @@ def test_a_workflow_killed_with_sigkill_resumes_with_the_same_command(tmp_path):
     again = snakemake(*args)  # the same command: no --unlock, no --rerun-incomplete by hand
     assert "released the lock" in again.stderr
     with open(folder / "log.csv") as f:
-        assert [int(line.split(",")[0]) for line in f.readlines()[1:]] == list(range(1, 401))
+        assert [int(line.split(",")[0]) for line in f.readlines()[1:]] == list(range(1, 201))
     a = torch.load(whole / "results" / target, weights_only=False)["model"]
     b = torch.load(folder / "model.pt", weights_only=False)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
