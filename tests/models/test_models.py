@@ -72,8 +72,14 @@ def test_saved_model_reloads_to_identical_outputs(tmp_path):
 
 
 def test_offline_imagenet_download_fails_with_a_fix(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hub
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    # the hub read both when smp was first imported (collecting this file): set them where it reads
+    # them now too, or the download waits out a network timeout (23 s) before it fails
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     with pytest.raises(PretrainedWeightsError) as info:
         build_model("unet", 3, encoder_name="resnet18", encoder_weights="imagenet")
     message = str(info.value)
