@@ -1,9 +1,12 @@
 """Wall time of each job of one or more Snakemake runs, from their logs (.snakemake/log/*.snakemake.log).
 
 python scripts/job_times.py .snakemake/log/<run>.snakemake.log [more logs] > times.md
+python scripts/job_times.py --previous results/cpu/job_times_wbc.md <logs of a later session> > times.md
 
 Each job once (the last run that finished it), then per rule the jobs' total and median, and the
-total over all jobs: on a machine that ran one job at a time, the part's wall time.
+total over all jobs: on a machine that ran one job at a time, the part's wall time. A long run
+spans sessions whose logs do not survive them: ``--previous`` reads the per-job rows of an earlier
+output of this script (to 0.1 min), and the logs given after it override the jobs they finished.
 """
 
 import re
@@ -36,9 +39,23 @@ def job_times(lines):
     return sorted(rows)
 
 
+PREVIOUS_ROW = re.compile(r"^\| (\w+) \| ([^|]*?) \| ([\d.]+) \|$")
+
+
+def previous_rows(text: str) -> dict:
+    """The per-job rows (rule, wildcards) -> seconds of an earlier output of this script."""
+    table = text.split("\n| rule | jobs |")[0]
+    return {(m.group(1), m.group(2)): float(m.group(3)) * 60 for m in map(PREVIOUS_ROW.match, table.splitlines()) if m}
+
+
 def main() -> None:
+    args = sys.argv[1:]
     rows = {}
-    for path in sys.argv[1:]:
+    if args[:1] == ["--previous"]:
+        with open(args[1]) as previous:
+            rows.update(previous_rows(previous.read()))
+        args = args[2:]
+    for path in args:
         with open(path) as log:
             rows.update(dict(job_times(log)))  # a job redone by a later run counts once, as finished there
     by_rule = defaultdict(list)
