@@ -23,10 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tv_softmax import interleaved_medians  # noqa: E402
 
-from tvseg.core.settings import (
-    Condition,  # noqa: E402
-    EvaluationSettings,  # noqa: E402
-)
+from tvseg.core.settings import Condition, EvaluationSettings  # noqa: E402
 from tvseg.datasets.prepare import PreparedSplit  # noqa: E402
 from tvseg.engine.evaluate import evaluate_run  # noqa: E402
 

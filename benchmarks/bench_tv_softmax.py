@@ -18,6 +18,7 @@ Timings alternate the compared variants and report medians, since these machines
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 
@@ -166,6 +167,7 @@ def bench_memory(device: torch.device) -> None:
     )
 
 
+PEAK_SHAPE = (2, 11, 180, 240)  # B, C, H, W of (e): the probe's input and the timed one
 _PEAK_PROBE = """
 import resource, sys, torch
 from tvseg.layers import _fused, tv_softmax
@@ -178,7 +180,7 @@ lam = torch.tensor(1.0, requires_grad=True)
 # the process's and its input's alone (warming at full size set it to the call's own peak)
 small = torch.randn(1, 11, 16, 16, requires_grad=True)
 tv_softmax(small, lam, 0.25, iters, implementation="fused").sum().backward()
-x = torch.randn(2, 11, 180, 240, requires_grad=True)
+x = torch.randn(*SHAPE, requires_grad=True)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tv_softmax(x, lam, 0.25, iters, implementation="fused").sum().backward()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
@@ -196,14 +198,15 @@ def bench_backward_peak() -> None:
     from tvseg.layers._fused import CHECKPOINT_FROM_ITERS
 
     def peak_kib(iters: int, threshold: int, path: str) -> int:
-        out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, str(iters), str(threshold), path],
+        probe = f"SHAPE = {PEAK_SHAPE}\n{_PEAK_PROBE}"
+        out = subprocess.run([sys.executable, "-c", probe, str(iters), str(threshold), path],
                              capture_output=True, text=True, check=True)  # fmt: skip
         return int(out.stdout.strip())
 
     print("(e) peak memory of forward+backward, B=2 C=11 180x240 float32, on the CPU")
-    # the input alone is 2*11*180*240*4 bytes (3.6 MiB): a call that keeps anything for backward
-    # raises the peak by at least that; a smaller rise means the probe saw none of it
-    floor_kib = 2 * 11 * 180 * 240 * 4 // 1024
+    # the input alone is 3.6 MiB in float32: a call that keeps anything for backward raises the
+    # peak by at least that; a smaller rise means the probe saw none of it
+    floor_kib = math.prod(PEAK_SHAPE) * 4 // 1024
     for path in ("native", "torch"):
         fifty = {}
         for label, threshold in (("segments of ceil(sqrt(T))", CHECKPOINT_FROM_ITERS), ("every dual held", 10**9)):
@@ -221,7 +224,7 @@ def bench_backward_peak() -> None:
             print(f"    {path:<6} at T=50, segments against every dual held: not measured (above)")
         else:
             print(f"    {path:<6} at T=50, segments against every dual held: {segmented / whole:.3f}x")
-    x = torch.randn(2, 11, 180, 240, requires_grad=True)
+    x = torch.randn(*PEAK_SHAPE, requires_grad=True)
     lam = torch.tensor(1.0, requires_grad=True)
 
     def step(threshold):

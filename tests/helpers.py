@@ -26,6 +26,19 @@ needs_mirror = pytest.mark.skipif(
 )
 
 
+def import_blocker(packages: tuple[str, ...], message: str) -> str:
+    """Python source that, run first in a process, makes importing any of ``packages`` fail with
+    ``message`` (``{name}``: the module asked for)."""
+    return f"""
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {packages!r}:
+            raise ImportError({message!r}.format(name=name))
+sys.meta_path.insert(0, Refuse())
+"""
+
+
 def small_train_settings(data_dir: Path, **overrides) -> TrainSettings:
     base = dict(
         data_dir=str(data_dir), split="train", architecture="unet", num_classes=3, encoder="resnet18",

@@ -4,6 +4,7 @@ import ast
 
 from helpers import (
     SRC,
+    import_blocker,
 )
 
 from tvseg.pipeline.code_deps import import_graph
@@ -79,15 +80,23 @@ def test_the_floor_check_finds_an_upward_import():
     assert upward_imports(graph) == ["tvseg.core.config -> tvseg.engine.train"]
 
 
-LAYER_ALONE = """
-import importlib.abc, sys
-BLOCKED = ("pandas", "segmentation_models_pytorch", "snakemake", "dvc", "yaml", "scipy", "jsonschema",
-           "matplotlib", "PIL", "tqdm")
-class Refuse(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: the layer must not need it")
-sys.meta_path.insert(0, Refuse())
+LAYER_ALONE = (
+    import_blocker(
+        (
+            "pandas",
+            "segmentation_models_pytorch",
+            "snakemake",
+            "dvc",
+            "yaml",
+            "scipy",
+            "jsonschema",
+            "matplotlib",
+            "PIL",
+            "tqdm",
+        ),
+        "{name} is blocked: the layer must not need it",
+    )
+    + """
 import torch
 from tvseg.layers import TVSoftmax, tv_softmax
 x = torch.randn(1, 3, 8, 8, requires_grad=True)
@@ -96,6 +105,7 @@ tv_softmax(x.detach(), 2.0, tol=1e-3)
 import json
 print("alone", json.dumps(sorted(m for m in sys.modules if m.startswith("tvseg"))))
 """
+)
 
 
 def test_the_layer_imports_and_runs_with_the_replications_packages_absent():

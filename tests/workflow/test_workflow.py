@@ -10,6 +10,7 @@ from helpers import (
     BIN,
     MIRROR,
     ROOT,
+    import_blocker,
 )
 
 
@@ -85,15 +86,7 @@ def test_paper_settings_dry_run_has_twelve_training_jobs(tmp_path):
 
 
 # Installed on the path of a Snakemake run: any import of torch fails, naming the culprit.
-
-NO_TORCH = """
-import importlib.abc, sys
-class Refuse(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "torch":
-            raise ImportError("torch was imported while Snakemake parsed the workflow")
-sys.meta_path.insert(0, Refuse())
-"""
+NO_TORCH = import_blocker(("torch",), "torch was imported while Snakemake parsed the workflow")
 
 
 def test_a_snakefile_parse_imports_no_torch(tmp_path):

@@ -32,7 +32,11 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 
 def config_of(args) -> dict:
-    return load_config(*(args.config or []))
+    """The command's configuration, loaded and validated once: a command may read it for its own
+    settings and again for its captions' notes."""
+    if getattr(args, "_config", None) is None:
+        args._config = load_config(*(args.config or []))
+    return args._config
 
 
 def set_threads(config: dict, requested: int | None = None) -> None:
@@ -50,17 +54,13 @@ def set_threads(config: dict, requested: int | None = None) -> None:
 
 def recipe_note(args, dataset: str) -> str | None:
     """What ran for ``dataset`` (tvseg.reporting.captions), where a configuration is given."""
-    if not args.config:
-        return None
-    from tvseg.reporting.captions import recipe_note as note
+    from tvseg.reporting import captions  # here: it loads numpy and PIL, which most commands need not
 
-    return note(load_config(*args.config), dataset)
+    return captions.recipe_note(config_of(args), dataset) if args.config else None
 
 
 def schedule_note(args, dataset: str) -> str | None:
     """The learning-rate schedule's end for ``dataset`` (tvseg.reporting.captions), where a configuration is given."""
-    if not args.config:
-        return None
-    from tvseg.reporting.captions import schedule_note as note
+    from tvseg.reporting import captions
 
-    return note(load_config(*args.config), dataset)
+    return captions.schedule_note(config_of(args), dataset) if args.config else None

@@ -10,6 +10,7 @@ checksums) are named in ``DATA_FILES``, and a test holds that list to the packag
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2]
@@ -26,17 +27,22 @@ DATA_FILES = {
 
 def module_files(src: Path = SRC) -> dict[str, Path]:
     """Every module of the package: its dotted name (a package by its own name) -> its file."""
-    modules = {}
-    for path in sorted((src / "tvseg").rglob("*.py")):
-        name = ".".join(path.relative_to(src).with_suffix("").parts)
-        modules[name.removesuffix(".__init__")] = path
-    return modules
+    return dict(_read_package(src)[0])
 
 
 def import_graph(src: Path = SRC) -> dict[str, set[str]]:
     """Module -> the package's modules it imports (top-level and inside functions alike); a module
     importing its own package (its ``__init__``) is Python's usual layout and not listed."""
-    modules = module_files(src)
+    return {name: set(targets) for name, targets in _read_package(src)[1].items()}
+
+
+@lru_cache
+def _read_package(src: Path) -> tuple[dict[str, Path], dict[str, frozenset[str]]]:
+    """The modules and their imports, parsed once per process (dvc.yaml's four stages each ask)."""
+    modules = {}
+    for path in sorted((src / "tvseg").rglob("*.py")):
+        name = ".".join(path.relative_to(src).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -56,7 +62,7 @@ def import_graph(src: Path = SRC) -> dict[str, set[str]]:
                     target = target.rpartition(".")[0]
                 if target and target != name and not name.startswith(target + "."):
                     graph[name].add(target)
-    return graph
+    return modules, {name: frozenset(targets) for name, targets in graph.items()}
 
 
 def imported_by(entries: tuple[str, ...], graph: dict[str, set[str]]) -> set[str]:
@@ -79,8 +85,8 @@ def code_paths(entries: tuple[str, ...], src: Path = SRC) -> list[str]:
     """The source files a step whose code starts at ``entries`` runs, as repository paths: a folder
     whose every module is imported is named whole (its data files with it), else its modules one by
     one, with the data files of each (``DATA_FILES``)."""
-    modules = module_files(src)
-    used = imported_by(entries, import_graph(src))
+    modules, graph = _read_package(src)
+    used = imported_by(entries, graph)
     by_folder: dict[Path, list[str]] = {}
     for name, path in modules.items():
         by_folder.setdefault(path.parent, []).append(name)
