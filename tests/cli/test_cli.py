@@ -61,7 +61,7 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(tmp_path, mo
 
 
 def test_the_command_lines_help_is_as_it_was(monkeypatch):
-    # tests/data/cli_help.txt: every command's --help as reviewed (since: gpu-run --device defaults to the configured device)
+    # tests/data/cli_help.txt: every command's --help as reviewed (since: train --longer and levelling, the levelling check)
     import argparse
 
     from tvseg.cli import build_parser

@@ -125,3 +125,23 @@ def test_every_job_comes_after_what_it_reads(override):
     for job in plan.jobs:
         assert all(position[r] < position[job] for r in plan.requirements(job)), job
     assert len(position) == len(plan.jobs)  # no job twice
+
+
+def test_the_levelling_check_trains_the_plain_clean_net_longer_and_is_rendered():
+    from tvseg.core.config import ConfigError
+    from tvseg.pipeline.plan import levelling_files
+
+    config = load_config(ROOT / "config.yaml", ROOT / "profiles/quick/tvseg.yaml")
+    plan = Plan(config)
+    longer = plan.of("train_longer_schedule")
+    assert [(str(job.run), job.seed, job.stage) for job in longer] == [("segnet_camvid_clean", 0, "train_camvid")]
+    results = Path(config["results_dir"])
+    assert longer[0].outputs["log_csv"] == results / "longer_schedule/runs/segnet_camvid_clean/seed0/log.csv"
+    check = plan.job("check_levelling", dataset="camvid")
+    assert longer[0] in plan.requirements(check) and plan.job("collect_curves", dataset="camvid") in plan.requirements(
+        check
+    )
+    assert set(levelling_files(config, "camvid").values()) <= set(plan.final_outputs())
+    config["datasets"]["camvid"]["curve"]["longer"]["seeds"] = [5]
+    with pytest.raises(ConfigError, match=r"lists \[5\], which segnet_camvid_clean is not trained with"):
+        Plan(config)

@@ -104,3 +104,20 @@ def test_job_seconds_come_from_the_estimate(tmp_path):
     assert job_seconds(plan.job("tune_post_tv", dataset="camvid"), config, record) == 4.0 * 3  # one seed scored on val
     with pytest.raises(ValueError, match="no 3 jobs at once"):
         job_seconds(train, config, record, 3)
+
+
+def test_the_levelling_checks_longer_training_runs_last_and_is_not_done_by_an_evaluation(tmp_path):
+    from tvseg.core.layout import run_files
+    from tvseg.runner.schedule import job_seconds
+
+    config = quick_config(tmp_path)  # CamVid's levelling check: segnet_camvid_clean seed 0, twice the iterations
+    plan = Plan(config)
+    jobs = planned_jobs(plan)
+    longer = jobs[-1]
+    assert (longer.step, str(longer.run), longer.seed) == ("train_longer_schedule", "segnet_camvid_clean", 0)
+    evaluation = run_files(config, longer.run, 0).evaluation  # the same net's evaluation on the configured schedule
+    evaluation.parent.mkdir(parents=True)
+    evaluation.write_text("run,seed\n")
+    assert done(plan.job("train_model", run=longer.run, seed=0), plan) and not done(longer, plan)
+    record = {"measured": [{"dataset": "camvid", "network": "segnet", "iteration_s": 1.0}]}
+    assert job_seconds(longer, config, record) == 2 * config["datasets"]["camvid"]["iterations"]

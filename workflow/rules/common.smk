@@ -5,9 +5,14 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from tvseg.core.config import validate as validate_fully
-from tvseg.core.from_config import evaluation_settings, train_settings
+from tvseg.core.from_config import (
+    evaluation_settings,
+    longer_train_settings,
+    train_settings,
+)
 from tvseg.core.layout import (
     bundle_dir,
+    longer_run_files,
     manifest_path,
     post_tv_choice_path,
     run_files,
@@ -22,6 +27,7 @@ from tvseg.pipeline.plan import (
     claims_figure_files,
     collected_file,
     curves_figure,
+    levelling_files,
     noise_figure_files,
     panels_figure,
     per_class_table,
@@ -92,6 +98,16 @@ def train_params(wildcards):
     """Exactly what a training job reads, so a change re-runs training and nothing else does."""
     return json.dumps(
         train_settings(
+            config, RunId.parse(wildcards.run), int(wildcards.seed)
+        ).record(),
+        sort_keys=True,
+    )
+
+
+def longer_train_params(wildcards):
+    """Exactly what a levelling-check training reads (its longer schedule included)."""
+    return json.dumps(
+        longer_train_settings(
             config, RunId.parse(wildcards.run), int(wildcards.seed)
         ).record(),
         sort_keys=True,

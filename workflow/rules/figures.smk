@@ -90,3 +90,25 @@ rule plot_validation_curves:
     shell:
         "{params.tvseg} curve-figure --curves {input.curves} --dataset {wildcards.dataset} "
         "--png {output} --config $TVSEG_CONFIG > {log} 2>&1"
+
+
+rule check_levelling:
+    input:
+        unpack(inputs_of("check_levelling")),
+    output:
+        md=levelling_files(config, "{dataset}")["md"],
+        png=report(
+            levelling_files(config, "{dataset}")["png"],
+            caption="../report/levelling.rst",
+            category="Validation curves",
+            labels={"dataset": "{dataset} (levelling check)"},
+        ),
+    log:
+        RESULTS / "logs" / "check_levelling/{dataset}.log",
+    conda:
+        "../envs/tvseg.yaml"
+    params:
+        tvseg=TVSEG,
+    shell:
+        "{params.tvseg} levelling --curves {input.curves} --longer {input.longer} --dataset {wildcards.dataset} "
+        "--md {output.md} --png {output.png} --config $TVSEG_CONFIG > {log} 2>&1"

@@ -1,9 +1,9 @@
 """Command line of tvseg: one step of the pipeline per command; the Snakemake workflow calls them.
 
 Data: fetch, prepare, noisy-split (``cli.data``). Training and evaluation: train, evaluate
-(``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, machines, curves,
-lambdas, summary, spread (``cli.results``); table, figure, curve-figure, panels, claims,
-claims-figure, per-class, verdict (``cli.render``). The jobs without the workflow (a GPU box, or the
+(``cli.runs``), tune-post-tv, lambda-study (``cli.studies``). Results: collect, machines,
+lambdas, summary, spread (``cli.results``); curves, curve-figure, levelling (``cli.curves``); table,
+figure, panels, claims, claims-figure, per-class, verdict (``cli.render``). The jobs without the workflow (a GPU box, or the
 CPU): bundle, gpu-run, estimate (``cli.runner``). DVC's stages: dvc-yaml (``cli.pipeline``). Each module holds its commands' parsers beside their handlers; ``ORDER`` is the
 order ``tvseg --help`` lists them in. Commands that read the configuration take ``--config
 config.yaml --config profiles/X/tvseg.yaml`` (later files override earlier ones).
@@ -15,13 +15,13 @@ import argparse
 import sys
 
 from tvseg import pin_instruction_set
-from tvseg.cli import data, pipeline, render, results, runner, runs, studies  # noqa: F401  (each registers its commands)
+from tvseg.cli import curves, data, pipeline, render, results, runner, runs, studies  # noqa: F401  (each registers its commands)
 from tvseg.cli._common import REGISTRY
 from tvseg.core.config import ConfigError, load_config
 
 ORDER = (
     "fetch", "prepare", "noisy-split", "train", "evaluate", "bundle", "gpu-run", "estimate", "collect", "machines",
-    "curves", "curve-figure", "lambdas", "table", "summary", "claims", "claims-figure", "per-class", "verdict",
+    "curves", "curve-figure", "levelling", "lambdas", "table", "summary", "claims", "claims-figure", "per-class", "verdict",
     "spread", "dvc-yaml", "figure", "lambda-study", "tune-post-tv", "panels",
 )  # fmt: skip
 

@@ -1,11 +1,11 @@
-"""What a reader looks at, rendered from the collected results: table, figure, curve-figure,
-panels, claims, per-class, verdict."""
+"""What a reader looks at, rendered from the collected results: table, figure, panels, claims,
+per-class, verdict."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tvseg.cli._common import add_config, command, config_of, recipe_note, schedule_note
+from tvseg.cli._common import add_config, command, config_of, recipe_note
 from tvseg.core.paper import DATASETS
 from tvseg.core.safe_io import write_atomic
 
@@ -77,27 +77,6 @@ def figure(args) -> None:
     note = recipe_note(args, args.dataset)
     plot_noise_curves(pd.read_csv(args.metrics), args.dataset, Path(args.png), Path(args.pdf), note)
     print(f"wrote {args.png} and {args.pdf}")
-
-
-@command("curve-figure", "plot the validation curves (mIoU against iteration)")
-def _curve_figure_parser(parser) -> None:
-    parser.add_argument("--curves", required=True)
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--png", required=True)
-    add_config(parser)
-    parser.set_defaults(func=curve_figure)
-
-
-def curve_figure(args) -> None:
-    import pandas as pd
-
-    from tvseg.reporting.figures import plot_validation_curves
-
-    plot_validation_curves(
-        pd.read_csv(args.curves), args.dataset, Path(args.png), note=recipe_note(args, args.dataset),
-        schedule=schedule_note(args, args.dataset),
-    )  # fmt: skip
-    print(f"wrote {args.png}")
 
 
 @command("panels", "qualitative panels from saved label maps")

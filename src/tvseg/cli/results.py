@@ -1,5 +1,5 @@
-"""From evaluations and training logs to collected results: collect, machines, curves, lambdas,
-summary, spread."""
+"""From evaluations and training logs to collected results: collect, machines, lambdas, summary,
+spread."""
 
 from __future__ import annotations
 
@@ -52,21 +52,6 @@ def machines(args) -> None:
         rows = list(csv.DictReader(handle))
     write_atomic(Path(args.out), machines_markdown(rows))
     print(f"wrote {args.out}")
-
-
-@command("curves", "the validation curves (val_miou, val_accuracy) from runs' log.csv")
-def _curves_parser(parser) -> None:
-    parser.add_argument("logs", nargs="+", help="runs/<run>/seed<k>/log.csv")
-    parser.add_argument("--out", required=True)
-    parser.set_defaults(func=curves)
-
-
-def curves(args) -> None:
-    from tvseg.reporting.results import validation_curves
-
-    frame = validation_curves([Path(p) for p in args.logs])
-    write_atomic(Path(args.out), frame.to_csv(index=False, float_format="%.6g"))
-    print(f"wrote the validation curves of {len(args.logs)} runs into {args.out}")
 
 
 @command("lambdas", "the learned lambda at the end of each run, from its log.csv")

@@ -13,6 +13,11 @@ def _train_parser(parser) -> None:
     parser.add_argument("--run", required=True, help="run id, e.g. runet_wbc_noisy")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="run folder (default: <results_dir>/runs/<run>/seed<seed>)")
+    parser.add_argument(
+        "--longer", action="store_true",
+        help="the levelling check's longer schedule (datasets.<name>.curve.longer: factor times the iterations; "
+        "default folder <results_dir>/longer_schedule/runs/<run>/seed<seed>)",
+    )  # fmt: skip
     parser.add_argument("--device", help="override the configured device (auto, cpu, cuda, cuda:N)")
     parser.add_argument(
         "--threads", type=int,
@@ -27,18 +32,20 @@ def _train_parser(parser) -> None:
 
 
 def train(args) -> None:
-    from tvseg.core.from_config import train_settings
-    from tvseg.core.layout import run_dir
+    from tvseg.core.from_config import longer_train_settings, train_settings
+    from tvseg.core.layout import longer_run_files, run_dir
     from tvseg.engine.train import stop_when_gone
     from tvseg.engine.train import train as train_run
 
     config = config_of(args)
     set_threads(config, args.threads)
     run = RunId.parse(args.run)
-    out = Path(args.out) if args.out else run_dir(config, run, args.seed)
+    settings = (longer_train_settings if args.longer else train_settings)(config, run, args.seed)
+    default_out = longer_run_files(config, run, args.seed).folder if args.longer else run_dir(config, run, args.seed)
+    out = Path(args.out) if args.out else default_out
     stop = stop_when_gone(args.watch_pid) if args.watch_pid else None
     final = train_run(
-        train_settings(config, run, args.seed), out, device=args.device or config["device"],
+        settings, out, device=args.device or config["device"],
         progress=not args.quiet, stop=stop,
     )  # fmt: skip
     print(f"trained {run} (seed {args.seed}): {final}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tvseg.core.config import dataset_settings
+from tvseg.core.config import ConfigError, dataset_settings
 from tvseg.core.layout import prepared_dir
-from tvseg.core.runs import RunId
+from tvseg.core.runs import RunId, longer_schedule, tuning_run
 from tvseg.core.settings import (
     PAPER_TV_KEYS,
     Condition,
@@ -80,6 +80,19 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         curve_every=(settings.get("curve") or {}).get("every", 0),
         decoder_channels=list(settings["decoder_channels"]) if settings.get("decoder_channels") else None,
     )
+
+
+def longer_train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
+    """The levelling check's training (``datasets.<name>.curve.longer``): the plain clean net
+    ``run`` as configured, but ``factor`` times the iterations (a poly rate then decays over the
+    longer schedule), its validation curve at the same points."""
+    longer, plain = longer_schedule(config, run.dataset), tuning_run(config, run.dataset)
+    if not longer:
+        raise ConfigError(f"{run} has no longer schedule: set datasets.{run.dataset}.curve.longer")
+    if run != plain:
+        raise ConfigError(f"{run} has no longer schedule: the levelling check trains {plain} alone")
+    settings = train_settings(config, run, seed)
+    return replace(settings, iterations=settings.iterations * longer["factor"])
 
 
 def tv_settings(config: dict, run: RunId) -> TVSettings:

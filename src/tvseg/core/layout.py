@@ -1,5 +1,5 @@
 """Where every file of a configuration lives: run folders and their files (``RunFiles``), the
-collected results, post-TV's choice, the prepared data and its bundle. The one place each path
+levelling check's longer runs, the collected results, post-TV's choice, the prepared data and its bundle. The one place each path
 pattern is spelled; the workflow, the commands and the scripts import it."""
 
 from __future__ import annotations
@@ -93,6 +93,12 @@ def method_from_panel_kind(kind: str) -> str:
 
 def run_files(config: dict, run: RunId | str, seed: int | str) -> RunFiles:
     return RunFiles(run_dir(config, run, seed))
+
+
+def longer_run_files(config: dict, run: RunId | str, seed: int | str) -> RunFiles:
+    """A run of the levelling check (``datasets.<name>.curve.longer``): the plain clean net trained
+    on the longer schedule, in a runs/ folder of its own so nothing collects it with the profile's runs."""
+    return RunFiles(run_dir_under(Path(config["results_dir"]) / "longer_schedule", run, seed))
 
 
 def dataset_results(config: dict, dataset: str) -> Path:

@@ -1,5 +1,6 @@
 """The run catalogue: a run's id (``RunId``: network, dataset, training data), the runs and seeds a
-configuration asks for, and the run post-TV's lambda is chosen on."""
+configuration asks for, the run post-TV's lambda is chosen on, and the seeds of the levelling check
+(that run trained on a longer schedule)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,24 @@ def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
     """Whether the run's evaluation adds post-TV at the lambda chosen on validation (plain nets,
     ``post_tv.tune`` enabled): its evaluation then needs the tuning's choice.json."""
     return run.head == "softmax" and config["post_tv"]["tune"]["enabled"]
+
+
+def longer_schedule(config: dict, dataset: str) -> dict | None:
+    """The levelling check of ``dataset`` (``datasets.<name>.curve.longer``: factor, seeds), or None."""
+    return (config["datasets"][dataset].get("curve") or {}).get("longer")
+
+
+def longer_seeds(config: dict, dataset: str) -> list[int]:
+    """The seeds whose plain clean net is also trained on the longer schedule (none without a
+    levelling check); each must be a seed of that net, whose end it is set against."""
+    longer = longer_schedule(config, dataset)
+    if not longer:
+        return []
+    trained = seeds_for(config, tuning_run(config, dataset))
+    missing = [seed for seed in longer["seeds"] if seed not in trained]
+    if missing:
+        raise ConfigError(
+            f"datasets.{dataset}.curve.longer.seeds lists {missing}, which {tuning_run(config, dataset)} "
+            f"is not trained with (its seeds: {trained}); the longer schedule is set against the same seed"
+        )
+    return list(longer["seeds"])

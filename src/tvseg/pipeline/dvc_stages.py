@@ -113,7 +113,7 @@ EVALUATE_CODE = code_paths(
 REPORT_CODE = code_paths(
     ("tvseg.reporting.tables", "tvseg.reporting.figures", "tvseg.reporting.panels", "tvseg.reporting.claims",
      "tvseg.reporting.claims_figure", "tvseg.reporting.verdict", "tvseg.reporting.provenance",
-     "tvseg.reporting.captions", "tvseg.reporting.pages")
+     "tvseg.reporting.captions", "tvseg.reporting.pages", "tvseg.reporting.levelling")
 ) + ["workflow/rules/tables.smk", "workflow/rules/figures.smk", "workflow/report"]  # fmt: skip
 
 
@@ -153,7 +153,9 @@ def _data_stage(p: _Profile) -> dict:
 
 def _train_stage(p: _Profile, dataset: str) -> dict:
     keys = train_params(dataset)
-    models, logs = p.outputs("train_model", "model", dataset), p.outputs("train_model", "log_csv", dataset)
+    steps = ("train_model", "train_longer_schedule")  # the profile's runs, then the levelling check's
+    models = [path for step in steps for path in p.outputs(step, "model", dataset)]
+    logs = [path for step in steps for path in p.outputs(step, "log_csv", dataset)]
     return {
         "cmd": p.command(models),
         "deps": [p.prepared.as_posix()] + TRAIN_CODE,
@@ -207,9 +209,11 @@ def _report_stage(p: _Profile) -> dict:
     # from them where a dataset's checkpoints and evaluations are not at hand
     collected = [path for d in p.datasets for path in _collected(p, d) if path.name != "curves.csv"]
     collected += [path for d in p.datasets for path in _collected(p, d) if path.name == "curves.csv"]
+    # the levelling check's longer runs (the train stages' outs): their curves are set against curves.csv
+    longer = [path for d in p.datasets for path in p.outputs("train_longer_schedule", "log_csv", d)]
     return {
         "cmd": [p.command(final), f"{p.snakemake} --report {(results / 'report.html').as_posix()}"],
-        "deps": _paths(collected) + REPORT_CODE,
+        "deps": _paths(collected + longer) + REPORT_CODE,
         # The HTML report embeds every figure (megabytes): cached by DVC, not in git.
         "outs": [{path: {"cache": False}} for path in _paths(small + [results / "tables"] + other_figures)]
         + [(results / "report.html").as_posix()],

@@ -17,6 +17,7 @@ from pathlib import Path
 from tvseg.core.config import enabled_datasets
 from tvseg.core.layout import (
     dataset_results,
+    longer_run_files,
     manifest_path,
     post_tv_choice_path,
     run_files,
@@ -25,7 +26,15 @@ from tvseg.core.layout import (
 )
 from tvseg.core.paper import FIGURES, TABLES, TRAIN_DATA
 from tvseg.core.provenance import COLLECTED_NAME
-from tvseg.core.runs import RunId, runs_for, seeds_for, tuning_run, tuning_seeds, uses_tuned_post_tv
+from tvseg.core.runs import (
+    RunId,
+    longer_seeds,
+    runs_for,
+    seeds_for,
+    tuning_run,
+    tuning_seeds,
+    uses_tuned_post_tv,
+)
 
 TABLE_FORMATS = ("md", "tex", "csv", "html")
 FIGURE_FORMATS = ("png", "pdf")
@@ -33,6 +42,7 @@ FIGURE_FORMATS = ("png", "pdf")
 FINAL_STEPS = (
     "summarize_metrics", "summarize_machines", "check_claims", "render_verdict", "collect_lambdas", "render_table",
     "render_per_class_table", "plot_noise_curves", "plot_claims", "plot_qualitative_panels", "plot_validation_curves",
+    "check_levelling",
 )  # fmt: skip
 DATA_STEPS = ("download_dataset", "prepare_dataset", "make_noisy_split")
 # a dataset's steps after training: its evaluations and what is collected of them alone
@@ -74,7 +84,7 @@ class Job:
         """The DVC stage that versions its outputs (``pipeline/dvc_stages.py``)."""
         if self.step in DATA_STEPS:
             return "data"
-        if self.step == "train_model":
+        if self.step in ("train_model", "train_longer_schedule"):
             return f"train_{self.dataset}"
         if self.step in DATASET_EVALUATION_STEPS:
             return f"evaluate_{self.dataset}"
@@ -140,6 +150,14 @@ def curves_figure(config: dict, dataset) -> Path:
     return results_file(config, "figures") / f"curves_{dataset}.png"
 
 
+def levelling_files(config: dict, dataset) -> dict[str, Path]:
+    """The levelling check of ``dataset``: its table and its figure (tvseg.reporting.levelling)."""
+    return {
+        "md": results_file(config, "tables") / f"levelling_{dataset}.md",
+        "png": results_file(config, "figures") / f"levelling_{dataset}.png",
+    }
+
+
 def collected_file(config: dict, dataset, name: str) -> Path:
     """A dataset's collected ``metrics.csv``, ``provenance.csv``, ``lambdas.csv`` or ``curves.csv``."""
     return dataset_results(config, dataset) / name
@@ -166,13 +184,16 @@ class Plan:
         return [self.build(step, dataset=dataset) for dataset in self.datasets for step in steps]
 
     def _run_jobs(self) -> list[Job]:
-        """Every run's training, post-TV's choices, then every run's evaluation."""
+        """Every run's training (and the levelling check's longer ones), post-TV's choices, then
+        every run's evaluation."""
         runs = [(run, seed) for run in self.runs for seed in seeds_for(self.config, run)]
+        longer = [(tuning_run(self.config, d), seed) for d in self.datasets for seed in longer_seeds(self.config, d)]
         tuned = [
             d for d in self.datasets if any(uses_tuned_post_tv(self.config, r) for r in self.runs if r.dataset == d)
         ]
         return (
             [self.build("train_model", run=run, seed=seed) for run, seed in runs]
+            + [self.build("train_longer_schedule", run=run, seed=seed) for run, seed in longer]
             + [self.build("tune_post_tv", dataset=dataset) for dataset in tuned]
             + [self.build("evaluate_model", run=run, seed=seed) for run, seed in runs]
         )
@@ -199,6 +220,7 @@ class Plan:
             + [self.build("plot_claims", dataset=d) for d in by_name]
             + [self.build("plot_qualitative_panels", dataset=d, train_data=t) for d in by_name for t in TRAIN_DATA]
             + [self.build("plot_validation_curves", dataset=d) for d in by_name if has_curve(self.config, d)]
+            + [self.build("check_levelling", dataset=d) for d in by_name if longer_seeds(self.config, d)]
         )
 
     # --- looking jobs up
@@ -241,13 +263,21 @@ class Plan:
             "manifest": manifest_path(self.config, dataset), "train": split_ids_path(self.config, dataset, "train")
         }, {"ids": split_ids_path(self.config, dataset, "train_noisy")}  # fmt: skip
 
-    def _train_model(self, run, seed):
-        run = RunId.parse(str(run))
-        files = run_files(self.config, run, seed)
+    def _training(self, run, files):
+        """A training of ``run`` into ``files``: it reads the prepared data and its split."""
         return {
             "manifest": manifest_path(self.config, run.dataset),
             "split": split_ids_path(self.config, run.dataset, run.train_split),
         }, {"model": files.model, "log_csv": files.log}
+
+    def _train_model(self, run, seed):
+        run = RunId.parse(str(run))
+        return self._training(run, run_files(self.config, run, seed))
+
+    def _train_longer_schedule(self, run, seed):
+        """The levelling check's training: the plain clean net ``run``, the longer schedule."""
+        run = RunId.parse(str(run))
+        return self._training(run, longer_run_files(self.config, run, seed))
 
     def _tune_post_tv(self, dataset):
         """The prepared data; on a published validation split (``tune_split``), also the trained
@@ -344,6 +374,17 @@ class Plan:
             if run.dataset == dataset and run.train_data == train_data
         ]
         return {"panels": folders}, {"png": panels_figure(self.config, dataset, train_data)}
+
+    def _check_levelling(self, dataset):
+        """The plain clean net's curves after the configured schedule (collected, every seed) and
+        after the longer one."""
+        longer = [
+            longer_run_files(self.config, tuning_run(self.config, dataset), seed).log
+            for seed in longer_seeds(self.config, dataset)
+        ]
+        return {"curves": collected_file(self.config, dataset, "curves.csv"), "longer": longer}, levelling_files(
+            self.config, dataset
+        )
 
     def _plot_validation_curves(self, dataset):
         return {"curves": collected_file(self.config, dataset, "curves.csv")}, {

@@ -44,7 +44,7 @@ OUTPUTS = "gpu-run-outputs.txt"
 
 def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
     """One job of the plan, through the functions the CLI's commands call, into the job's own outputs."""
-    from tvseg.core.from_config import evaluation_settings, train_settings
+    from tvseg.core.from_config import evaluation_settings, longer_train_settings, train_settings
 
     if job.step == "tune_post_tv":
         from tvseg.engine.tuning import tune_post_tv
@@ -54,6 +54,11 @@ def run_job(job: Job, config: dict, device: str, progress: bool) -> None:
         from tvseg.engine.train import train
 
         train(train_settings(config, job.run, job.seed), job.outputs["model"].parent, device, progress)
+    elif job.step == "train_longer_schedule":
+        from tvseg.engine.train import train
+
+        settings = longer_train_settings(config, job.run, job.seed)
+        train(settings, job.outputs["model"].parent, device, progress)
     else:
         from tvseg.engine.evaluate import evaluate_run
 

@@ -5,7 +5,7 @@ and the whole seeds that fit a budget. Pure: no torch."""
 
 from __future__ import annotations
 
-from tvseg.core.runs import plain_network, tuning_seeds
+from tvseg.core.runs import longer_schedule, plain_network, tuning_seeds
 from tvseg.pipeline.plan import Job, Plan
 
 
@@ -18,7 +18,8 @@ def done(job: Job, plan: Plan) -> bool:
     """Whether to skip the job: its outputs exist, or, for a run, its evaluation does. A cut
     run's evaluations come back from a GPU box without the models (too large to bring back),
     so a later run on a fresh box goes on with the runs not yet evaluated."""
-    if job.run is not None and plan.job("evaluate_model", run=job.run, seed=job.seed).outputs["csv"].exists():
+    evaluated = job.step in ("train_model", "evaluate_model")  # a longer schedule's training has no evaluation
+    if evaluated and plan.job("evaluate_model", run=job.run, seed=job.seed).outputs["csv"].exists():
         return True
     return made(job)
 
@@ -42,14 +43,15 @@ def planned_jobs(plan: Plan) -> list[Job]:
     """The plan's post-TV choices, trainings and evaluations (the bundle brings the data prepared;
     the report is rendered back home), each after what it needs: post-TV's choices
     first, then seed by seed every run's training followed at once by its evaluation, so a run
-    cut short (a time limit on the GPU box) leaves whole variants of the first seeds."""
+    cut short (a time limit on the GPU box) leaves whole variants of the first seeds; the levelling
+    check's longer trainings last."""
     jobs = plan.of("tune_post_tv")
     trained = {(job.run, job.seed) for job in plan.of("train_model")}
     for seed in sorted({seed for _, seed in trained}):
         for run in plan.runs:
             if (run, seed) in trained:
                 jobs += [plan.job("train_model", run=run, seed=seed), plan.job("evaluate_model", run=run, seed=seed)]
-    return _after_requirements(jobs, plan)
+    return _after_requirements(jobs + plan.of("train_longer_schedule"), plan)
 
 
 def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
@@ -69,6 +71,9 @@ def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
         if config["datasets"][job.dataset].get("tune_split"):
             return plain["eval_image_s"] * plain["test_images"] * seeds * slowdown
         return plain["iteration_s"] * iterations * seeds * slowdown
+    if job.step == "train_longer_schedule":
+        plain = measured[(job.dataset, plain_network(config, job.dataset))]
+        return plain["iteration_s"] * iterations * longer_schedule(config, job.dataset)["factor"] * slowdown
     m = measured[(job.dataset, job.run.network)]
     if job.step == "train_model":
         return m["iteration_s"] * iterations * slowdown
