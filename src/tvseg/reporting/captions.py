@@ -19,6 +19,8 @@ def recipe_note(config: dict, dataset: str) -> str | None:
     if not settings.get("enabled", True):
         return None
     network = f"{ARCHITECTURE_NAMES[settings['architecture']]} on {settings['encoder']}"
+    if settings.get("decoder_channels"):  # a lighter decoder than smp's is part of what ran
+        network += f" with a ({', '.join(str(c) for c in settings['decoder_channels'])}) decoder"
     if plain_network(config, dataset) != settings["architecture"]:
         network = f"an smp {network} in the paper's {ARCHITECTURE_NAMES[plain_network(config, dataset)]}'s place"
     size = _resolution(dataset, settings)
