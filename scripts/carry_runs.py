@@ -8,7 +8,9 @@ A long run can outlast a session, and run folders (models, checkpoints) live in 
 where it trained and was evaluated and, for the first seed, the ``panels`` folder the qualitative
 figures read) into
 ``<results_dir>/carried/<dataset>/<run>/seed<k>/``, kept in git; a run counts as finished when
-its evaluation exists. ``restore`` copies them back into the run folders of a fresh clone, dated
+its evaluation exists. The levelling check's longer runs (``datasets.<name>.curve.longer``) carry
+their log and its record into ``carried/<dataset>/longer_schedule/<run>/seed<k>/`` once they
+have finished (their log exists). ``restore`` copies them back into the run folders of a fresh clone, dated
 now, and dates the dataset's committed post-TV choice now too, so Snakemake finds those runs'
 outputs and plans only the runs still missing (it does not redo a finished evaluation whose
 model is absent: nothing newer than it exists). Restore after the data is prepared: data
@@ -23,12 +25,20 @@ import shutil
 from pathlib import Path
 
 from tvseg.core.config import load_config
-from tvseg.core.layout import post_tv_choice_path, run_files
-from tvseg.core.runs import runs_for, seeds_for
+from tvseg.core.layout import longer_run_files, post_tv_choice_path, run_files
+from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuning_run
 
 
 def carried_folder(config: dict, run, seed: int) -> Path:
     return Path(config["results_dir"]) / "carried" / run.dataset / str(run) / f"seed{seed}"
+
+
+def longer_carried(config: dict, dataset: str):
+    """Each longer run of the levelling check: its files and its folder under carried/."""
+    run = tuning_run(config, dataset)
+    for seed in longer_seeds(config, dataset):
+        folder = Path(config["results_dir"]) / "carried" / dataset / "longer_schedule" / str(run) / f"seed{seed}"
+        yield run, seed, longer_run_files(config, run, seed), folder
 
 
 def finished_runs(config: dict, dataset: str):
@@ -57,6 +67,13 @@ def save(config: dict, dataset: str) -> None:
         if seed == seeds_for(config, run)[0] and files.panels.is_dir():
             shutil.copytree(files.panels, target / files.panels.name, dirs_exist_ok=True)
         print(f"saved {run} seed {seed} into {target}")
+    for run, seed, files, target in longer_carried(config, dataset):
+        if files.log.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            for path in (files.log, files.model_provenance):
+                if path.exists():
+                    shutil.copy2(path, target / path.name)
+            print(f"saved {run} seed {seed} (the longer schedule) into {target}")
 
 
 def restore(config: dict, dataset: str) -> None:
@@ -74,6 +91,13 @@ def restore(config: dict, dataset: str) -> None:
         if (source / files.panels.name).is_dir():
             shutil.copytree(source / files.panels.name, files.panels, dirs_exist_ok=True, copy_function=shutil.copy)
         print(f"restored {run} seed {seed} into {files.folder}")
+    for run, seed, files, source in longer_carried(config, dataset):
+        if source.is_dir():
+            files.folder.mkdir(parents=True, exist_ok=True)
+            for path in (files.log, files.model_provenance):
+                if (source / path.name).exists():
+                    shutil.copy(source / path.name, path)  # dated now, as above
+            print(f"restored {run} seed {seed} (the longer schedule) into {files.folder}")
     choice = post_tv_choice_path(config, dataset)
     if choice.exists():  # kept in git; dated now for the same reason, so the choice is not made again
         choice.touch()

@@ -1,0 +1,40 @@
+"""scripts/carry_runs.py: finished runs' small files through git from one session to the next."""
+
+import subprocess
+import sys
+
+import yaml
+from helpers import ROOT, quick_config
+
+
+def test_finished_runs_and_the_longer_schedules_log_are_carried_and_restored(tmp_path):
+    config = quick_config(tmp_path)  # CamVid with the levelling check on seed 0
+    results = tmp_path / "r"
+    plain, longer = (
+        results / "runs/segnet_camvid_clean/seed0",
+        results / "longer_schedule/runs/segnet_camvid_clean/seed0",
+    )
+    for folder in (plain, longer):
+        folder.mkdir(parents=True)
+        (folder / "log.csv").write_text(f"iteration\n{folder.parent.parent.parent.name}\n")
+        (folder / "model.pt").write_bytes(b"large, kept in DVC")
+    (plain / "evaluation.csv").write_text("run,seed\n")
+    overrides = tmp_path / "paths.yaml"
+    overrides.write_text(yaml.safe_dump({k: config[k] for k in ("data_root", "prepared_root", "results_dir")}))
+    configs = ["--config", "config.yaml", "--config", "profiles/quick/tvseg.yaml", "--config", str(overrides)]
+    script = [sys.executable, "scripts/carry_runs.py"]
+    saved = subprocess.run([*script, "save", "--dataset", "camvid", *configs], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout  # fmt: skip
+    assert "saved segnet_camvid_clean seed 0 (the longer schedule)" in saved
+    carried = results / "carried/camvid"
+    assert sorted(p.relative_to(carried).as_posix() for p in carried.rglob("*.*")) == [
+        "longer_schedule/segnet_camvid_clean/seed0/log.csv",
+        "segnet_camvid_clean/seed0/evaluation.csv",
+        "segnet_camvid_clean/seed0/log.csv",
+    ]  # the models stay behind
+    for folder in (plain, longer):
+        for path in folder.iterdir():
+            path.unlink()
+    subprocess.run([*script, "restore", "--dataset", "camvid", *configs], cwd=ROOT, check=True, capture_output=True)
+    assert (longer / "log.csv").read_text() == "iteration\nlonger_schedule\n"
+    assert (plain / "evaluation.csv").exists() and not (plain / "model.pt").exists()
