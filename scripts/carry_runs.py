@@ -29,16 +29,16 @@ from tvseg.core.layout import longer_run_files, post_tv_choice_path, run_files
 from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuning_run
 
 
-def carried_folder(config: dict, run, seed: int) -> Path:
-    return Path(config["results_dir"]) / "carried" / run.dataset / str(run) / f"seed{seed}"
+def carried_folder(config: dict, run, seed: int, kind: str = "") -> Path:
+    """Where a run's small files are carried; ``kind`` "longer_schedule" for the levelling check's runs."""
+    return Path(config["results_dir"]) / "carried" / run.dataset / kind / str(run) / f"seed{seed}"
 
 
 def longer_carried(config: dict, dataset: str):
     """Each longer run of the levelling check: its files and its folder under carried/."""
     run = tuning_run(config, dataset)
     for seed in longer_seeds(config, dataset):
-        folder = Path(config["results_dir"]) / "carried" / dataset / "longer_schedule" / str(run) / f"seed{seed}"
-        yield run, seed, longer_run_files(config, run, seed), folder
+        yield run, seed, longer_run_files(config, run, seed), carried_folder(config, run, seed, "longer_schedule")
 
 
 def finished_runs(config: dict, dataset: str):

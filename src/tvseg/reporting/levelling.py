@@ -23,6 +23,7 @@ from tvseg.reporting.figures import save_figure  # noqa: E402
 class Levelling:
     """One dataset's check: each seed's final validation mIoU after both schedules."""
 
+    run: str  # the plain clean net's run id (segnet_camvid_clean)
     dataset: str
     method: str  # the paper's name of the net (Segnet1)
     iterations: int  # the configured schedule's
@@ -90,6 +91,7 @@ def levelling(curves: pd.DataFrame, longer: pd.DataFrame, run: str) -> Levelling
     )
     row = curves[curves["run"] == run].iloc[0]
     return Levelling(
+        run=run,
         dataset=row["dataset"], method=row["method"], iterations=int(configured["iteration"].iloc[0]),
         longer_iterations=int(extended["iteration"].iloc[0]), finals=finals[["seed", "configured", "longer"]],
     )  # fmt: skip
@@ -126,16 +128,15 @@ def plot_levelling(
 ) -> None:
     """Each seed's validation curve after the configured schedule (solid) and after the longer one
     (dashed, the same colour), with the verdict in the title."""
-    run = curves.loc[curves["method"] == check.method, "run"].iloc[0]
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     seeds = sorted(check.finals["seed"])
     colours = dict(zip(seeds, sns.color_palette("colorblind", len(seeds)), strict=True))
     for seed in seeds:
-        own = curves[(curves["run"] == run) & (curves["seed"] == seed)]
+        own = curves[(curves["run"] == check.run) & (curves["seed"] == seed)]
         ax.plot(own["iteration"], own["val_miou"], color=colours[seed], marker="o", markersize=3, linewidth=1.2,
                 label=f"seed {seed}, {check.iterations} iterations")  # fmt: skip
-        extended = longer[(longer["run"] == run) & (longer["seed"] == seed)]
+        extended = longer[(longer["run"] == check.run) & (longer["seed"] == seed)]
         if not extended.empty:
             ax.plot(extended["iteration"], extended["val_miou"], color=colours[seed], linestyle="--", marker="s",
                     markersize=3, linewidth=1.2, label=f"seed {seed}, {check.longer_iterations} iterations")  # fmt: skip
