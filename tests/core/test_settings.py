@@ -25,13 +25,15 @@ def test_settings_added_later_leave_the_old_runs_records_alone():
     old = small_train_settings(Path("data"))
     assert not set(OPTIONAL_TRAIN_KEYS) & set(old.record())  # the committed runs' params and fingerprints hold
     new = small_train_settings(
-        Path("data"), hflip=True, curve_split="val", curve_every=300, decoder_channels=[64, 32, 16, 8, 4]
-    )
+        Path("data"), hflip=True, curve_split="val", curve_every=300, decoder_channels=[64, 32, 16, 8, 4],
+        optimizer="adamw",
+    )  # fmt: skip
     assert {k: new.record()[k] for k in OPTIONAL_TRAIN_KEYS} == {
         "hflip": True,
         "curve_split": "val",
         "curve_every": 300,
         "decoder_channels": [64, 32, 16, 8, 4],
+        "optimizer": "adamw",
     }
     assert new.fingerprint() != old.fingerprint()
     assert TrainSettings(**new.record()) == new  # a stored record reads back whole

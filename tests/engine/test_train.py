@@ -106,6 +106,29 @@ def test_training_asked_to_stop_checkpoints_and_resumes_with_the_whole_log(wbc_s
     assert not (tmp_path / "run" / "log.running.csv").exists()
 
 
+def test_adamw_trains_and_resumes_with_its_moments_to_the_same_weights(wbc_small, tmp_path):
+    import threading
+
+    from tvseg.engine.train import TrainingStopped
+
+    settings = small_train_settings(wbc_small, iterations=6, checkpoint_every=2, optimizer="adamw", lr=1e-3)
+    train(settings, tmp_path / "whole", progress=False)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TrainingStopped):
+        train(settings, tmp_path / "resumed", progress=False, stop=stop)
+    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["optimizer"]["state"]
+    assert all("exp_avg_sq" in s for s in state.values())  # Adam's moments travel in the checkpoint
+    train(settings, tmp_path / "resumed", progress=False)
+    a, b = _weights(tmp_path / "whole" / "model.pt"), _weights(tmp_path / "resumed" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    train(small_train_settings(wbc_small, iterations=6, lr=1e-3), tmp_path / "sgd", progress=False)
+    sgd = _weights(tmp_path / "sgd" / "model.pt")
+    assert not all(torch.equal(a[k], sgd[k]) for k in a)  # the setting reaches the optimizer
+    with pytest.raises(ValueError, match="optimizer must be sgd or adamw; got 'adam'"):
+        train(small_train_settings(wbc_small, iterations=1, optimizer="adam"), tmp_path / "bad", progress=False)
+
+
 def test_the_stop_event_fires_when_the_watched_process_ends():
     from tvseg.engine.train import stop_when_gone as _stop_when_gone
 

@@ -130,7 +130,11 @@ def test_a_dataset_may_keep_its_own_evaluation_grid():
     }
     assert len(conditions(config)) == 24  # the shared grid: both readings
     assert "300x300 (as published), trained on 96x96 crops" in recipe_note(config, "wbc")
-    assert recipe_note(config, "camvid").startswith("an smp Unet on resnet18 in the paper's SegNet's place, 120x160")
     assert recipe_note(config, "sunrgbd") is None  # off in this profile
+    config["datasets"]["camvid"].update(decoder_channels=None, optimizer="sgd")
+    assert recipe_note(config, "camvid").startswith("an smp Unet on resnet18 in the paper's SegNet's place, 120x160")
+    assert recipe_note(config, "camvid").endswith("iterations, random initialisation")  # SGD goes unnamed
     config["datasets"]["camvid"]["decoder_channels"] = [128, 64, 32, 16, 8]  # what ran names a lighter decoder
     assert recipe_note(config, "camvid").startswith("an smp Unet on resnet18 with a (128, 64, 32, 16, 8) decoder in")
+    config["datasets"]["camvid"]["optimizer"] = "adamw"
+    assert recipe_note(config, "camvid").endswith("iterations, AdamW, random initialisation")

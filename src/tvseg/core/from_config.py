@@ -79,6 +79,7 @@ def train_settings(config: dict, run: RunId, seed: int) -> TrainSettings:
         curve_split=(settings.get("curve") or {}).get("split"),
         curve_every=(settings.get("curve") or {}).get("every", 0),
         decoder_channels=list(settings["decoder_channels"]) if settings.get("decoder_channels") else None,
+        optimizer=settings.get("optimizer", "sgd"),
     )
 
 

@@ -51,7 +51,9 @@ class TVSettings:
 
 
 # TrainSettings' keys added after WBC's committed runs, with the defaults those runs trained with.
-OPTIONAL_TRAIN_KEYS = {"hflip": False, "curve_split": None, "curve_every": 0, "decoder_channels": None}
+OPTIONAL_TRAIN_KEYS = {
+    "hflip": False, "curve_split": None, "curve_every": 0, "decoder_channels": None, "optimizer": "sgd",
+}  # fmt: skip
 
 
 @dataclass
@@ -81,6 +83,7 @@ class TrainSettings:
     curve_split: str | None = None  # a published split scored every curve_every iterations (the log's val_*)
     curve_every: int = 0
     decoder_channels: list | None = None  # the Unet decoder's widths (None: smp's default)
+    optimizer: str = "sgd"  # sgd (momentum, weight decay as L2) | adamw (weight decay decoupled)
 
     def __post_init__(self):
         if isinstance(self.tv, dict):

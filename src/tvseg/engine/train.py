@@ -147,16 +147,19 @@ def _resume(files: RunFiles, model, optimizer, settings: TrainSettings, device) 
 
 
 def _build(settings: TrainSettings, device):
-    """The model, its optimizer (SGD with lambda's own rate) and the loss's class weights."""
+    """The model, its optimizer (SGD, or AdamW where configured, with lambda's own rate) and the
+    loss's class weights."""
     model = build_model(
         settings.architecture, settings.num_classes, settings.encoder, settings.encoder_weights,
         head=settings.head, tv=settings.tv, seed=settings.seed, decoder_channels=settings.decoder_channels,
     ).to(device)  # fmt: skip
-    optimizer = torch.optim.SGD(
-        parameter_groups(model, settings.lr, settings.lam_lr),
-        momentum=settings.momentum,
-        weight_decay=settings.weight_decay,
-    )
+    groups = parameter_groups(model, settings.lr, settings.lam_lr)
+    if settings.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
+    elif settings.optimizer == "sgd":
+        optimizer = torch.optim.SGD(groups, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    else:
+        raise ValueError(f"optimizer must be sgd or adamw; got {settings.optimizer!r}")
     weight = None
     if settings.class_weights:
         weight = torch.tensor(CLASS_WEIGHTS[settings.class_weights], dtype=torch.float32, device=device)

@@ -71,7 +71,7 @@ def _refuse_untracked_results(profile: Path, results: Path) -> None:
 TRAIN_DATASET_KEYS = (
     "architecture", "encoder", "encoder_weights", "batch_size", "iterations", "lr", "lr_schedule",
     "class_weights", "train_crop", "validation_count", "seeds", "paper_network", "weight_decay", "hflip", "curve",
-    "decoder_channels",
+    "decoder_channels", "optimizer",
 )  # fmt: skip
 DATA_DATASET_KEYS = ("size", "limit", "noisy_train", "split", "train_count")
 

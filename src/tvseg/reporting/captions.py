@@ -26,7 +26,8 @@ def recipe_note(config: dict, dataset: str) -> str | None:
     size = _resolution(dataset, settings)
     weights = settings.get("encoder_weights")
     start = "random initialisation" if weights is None else f"{weights} encoder weights"
-    return f"{network}, {size}, {settings['iterations']} iterations, {start}"
+    optimizer = ", AdamW" if settings.get("optimizer", "sgd") == "adamw" else ""  # the paper's SGD goes unnamed
+    return f"{network}, {size}, {settings['iterations']} iterations{optimizer}, {start}"
 
 
 def _resolution(dataset: str, settings: dict) -> str:
