@@ -191,8 +191,11 @@ class Plan:
         tuned = [
             d for d in self.datasets if any(uses_tuned_post_tv(self.config, r) for r in self.runs if r.dataset == d)
         ]
+        # post-TV chosen on a published split takes the plain nets of its tuning seeds, listed or not yet
+        tuning = [(tuning_run(self.config, d), seed) for d in tuned if self.config["datasets"][d].get("tune_split")
+                  for seed in tuning_seeds(self.config, d)]  # fmt: skip
         return (
-            [self.build("train_model", run=run, seed=seed) for run, seed in runs]
+            [self.build("train_model", run=run, seed=seed) for run, seed in runs + [t for t in tuning if t not in runs]]
             + [self.build("train_longer_schedule", run=run, seed=seed) for run, seed in longer]
             + [self.build("tune_post_tv", dataset=dataset) for dataset in tuned]
             + [self.build("evaluate_model", run=run, seed=seed) for run, seed in runs]
