@@ -2,8 +2,8 @@
 
     python scripts/set_seeds.py profiles/cpu/tvseg.yaml wbc 3
 
-Rewrites the ``seeds:`` line inside ``datasets.<dataset>`` alone, and checks the result reads back
-as that list.
+Rewrites the ``seeds:`` line inside ``datasets.<dataset>`` alone (its comment kept in its column
+where the new list leaves room), and checks the result reads back as that list.
 """
 
 from __future__ import annotations
@@ -17,18 +17,25 @@ import yaml
 
 def set_seeds(text: str, dataset: str, last: int) -> str:
     lines = text.splitlines(keepends=True)
-    inside, section_indent = False, None
+    inside, section_indent, key_indent = False, None, None
     for i, line in enumerate(lines):
         stripped = line.lstrip()
         indent = len(line) - len(stripped)
         if re.match(rf"{re.escape(dataset)}:\s*(#.*)?$", stripped) and indent > 0:
             inside, section_indent = True, indent
             continue
-        if inside and stripped and not stripped.startswith("#") and indent <= section_indent:
+        if not inside or not stripped or stripped.startswith("#"):
+            continue
+        if indent <= section_indent:
             break
-        if inside and re.match(r"seeds:\s*\[", stripped):
-            comment = line[line.index("]") + 1 :] if "]" in line else "\n"
-            lines[i] = f"{' ' * indent}seeds: [{', '.join(str(s) for s in range(last + 1))}]{comment}"
+        key_indent = key_indent or indent  # the dataset's own keys; deeper ones (curve.seeds) are not its list
+        if indent == key_indent and re.match(r"seeds:\s*\[", stripped):
+            rest = line[line.index("]") + 1 :] if "]" in line else "\n"
+            head = f"{' ' * indent}seeds: [{', '.join(str(s) for s in range(last + 1))}]"
+            if rest.strip().startswith("#"):  # the comment stays in its column where the list leaves room
+                column = len(line) - len(rest.lstrip(" "))
+                rest = " " * max(2, column - len(head)) + rest.lstrip(" ")
+            lines[i] = head + rest
             result = "".join(lines)
             if yaml.safe_load(result)["datasets"][dataset]["seeds"] != list(range(last + 1)):
                 raise ValueError(f"datasets.{dataset}.seeds did not read back as 0..{last}")
