@@ -24,14 +24,11 @@ def test_a_profile_with_git_ignored_results_is_refused(monkeypatch):
         render("profiles/quick")
 
 
-def _pulled_by_dvc(path: str, stages: dict) -> bool:
-    """Whether ``path`` is (or lies in) an output of a dvc.yaml stage that git ignores: such a file
-    comes with ``dvc pull``, not with a clone, so a fresh clone lacks it by design."""
+def _pulled_by_dvc(path: str, outputs: set[str]) -> bool:
+    """Whether ``path`` is (or lies in) one of ``outputs`` (dvc.yaml's stages' outputs) and git ignores
+    it: such a file comes with ``dvc pull``, not with a clone, so a fresh clone lacks it by design."""
     import subprocess
 
-    outputs = {
-        out if isinstance(out, str) else next(iter(out)) for stage in stages.values() for out in stage.get("outs", [])
-    }
     if not any(path == out or path.startswith(out.rstrip("/") + "/") for out in outputs):
         return False
     return subprocess.run(["git", "check-ignore", "-q", path], check=False, cwd=ROOT).returncode == 0
@@ -45,12 +42,15 @@ def test_dvc_lock_names_the_dependencies_dvc_yaml_names_and_they_exist():
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert lock, "dvc.lock locks no stage"
+    outputs = {
+        out if isinstance(out, str) else next(iter(out)) for stage in stages.values() for out in stage.get("outs", [])
+    }
     for name, locked in lock.items():
         assert name in stages, f"dvc.lock locks {name}, which dvc.yaml does not define"
         declared = {dep if isinstance(dep, str) else next(iter(dep)) for dep in stages[name].get("deps", [])}
         paths = {dep["path"] for dep in locked.get("deps", [])}
         assert paths == declared, f"{name}: dvc.lock {sorted(paths ^ declared)} differ from dvc.yaml"
-        missing = [p for p in paths if not (ROOT / p).exists() and not _pulled_by_dvc(p, stages)]
+        missing = [p for p in paths if not (ROOT / p).exists() and not _pulled_by_dvc(p, outputs)]
         assert missing == [], f"{name}: dvc.lock names paths that do not exist: {missing}"
 
 

@@ -85,6 +85,16 @@ def tuning_seeds(config: dict, dataset: str) -> list[int]:
     return list(config["post_tv"]["tune"]["seeds"] or seeds_for(config, tuning_run(config, dataset))[:1])
 
 
+def tuned_on_trained_nets(config: dict, dataset: str) -> list[tuple[RunId, int]]:
+    """The trained nets (run, seed) post-TV's lambda of ``dataset`` is chosen with: on a published
+    validation split (``tune_split``), the plain clean net of each tuning seed, listed in the
+    dataset's seeds or not; none otherwise (the tuning then trains on held-out training images)."""
+    if not config["datasets"][dataset].get("tune_split"):
+        return []
+    run = tuning_run(config, dataset)
+    return [(run, seed) for seed in tuning_seeds(config, dataset)]
+
+
 def uses_tuned_post_tv(config: dict, run: RunId) -> bool:
     """Whether the run's evaluation adds post-TV at the lambda chosen on validation (plain nets,
     ``post_tv.tune`` enabled): its evaluation then needs the tuning's choice.json."""

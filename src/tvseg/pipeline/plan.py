@@ -31,8 +31,8 @@ from tvseg.core.runs import (
     longer_seeds,
     runs_for,
     seeds_for,
+    tuned_on_trained_nets,
     tuning_run,
-    tuning_seeds,
     uses_tuned_post_tv,
 )
 
@@ -192,8 +192,7 @@ class Plan:
             d for d in self.datasets if any(uses_tuned_post_tv(self.config, r) for r in self.runs if r.dataset == d)
         ]
         # post-TV chosen on a published split takes the plain nets of its tuning seeds, listed or not yet
-        tuning = [(tuning_run(self.config, d), seed) for d in tuned if self.config["datasets"][d].get("tune_split")
-                  for seed in tuning_seeds(self.config, d)]  # fmt: skip
+        tuning = [net for d in tuned for net in tuned_on_trained_nets(self.config, d)]
         return (
             [self.build("train_model", run=run, seed=seed) for run, seed in runs + [t for t in tuning if t not in runs]]
             + [self.build("train_longer_schedule", run=run, seed=seed) for run, seed in longer]
@@ -289,10 +288,8 @@ class Plan:
             "manifest": manifest_path(self.config, dataset),
             "split": split_ids_path(self.config, dataset, "train"),
         }
-        if self.config["datasets"][dataset].get("tune_split"):
-            run = tuning_run(self.config, dataset)
-            for seed in tuning_seeds(self.config, dataset):
-                inputs[f"model_seed{seed}"] = run_files(self.config, run, seed).model
+        for run, seed in tuned_on_trained_nets(self.config, dataset):
+            inputs[f"model_seed{seed}"] = run_files(self.config, run, seed).model
         return inputs, {"choice": post_tv_choice_path(self.config, dataset)}
 
     def _evaluate_model(self, run, seed):
