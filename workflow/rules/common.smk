@@ -21,7 +21,7 @@ from tvseg.core.layout import (
 )
 from tvseg.core.paper import DATASETS as PAPER_DATASETS
 from tvseg.core.provenance import COLLECTED_NAME as PROVENANCE
-from tvseg.core.runs import RunId, tuning_run
+from tvseg.core.runs import RunId, tune_split, tuning_run
 from tvseg.pipeline.plan import (
     Plan,
     claims_figure_files,
@@ -119,7 +119,7 @@ def tuning_params(wildcards):
     (and the published split it is chosen on, where there is one)."""
     settings = train_settings(config, tuning_run(config, wildcards.dataset), 0).record()
     settings.pop("seed")
-    split = config["datasets"][wildcards.dataset].get("tune_split")
+    split = tune_split(config, wildcards.dataset)
     return json.dumps(
         {
             "train": settings,

@@ -85,11 +85,18 @@ def tuning_seeds(config: dict, dataset: str) -> list[int]:
     return list(config["post_tv"]["tune"]["seeds"] or seeds_for(config, tuning_run(config, dataset))[:1])
 
 
+def tune_split(config: dict, dataset: str) -> str | None:
+    """The published validation split post-TV's lambda of ``dataset`` is chosen on with the trained
+    plain nets (``datasets.<name>.tune_split``), or None: the tuning then trains its own nets on the
+    training images it does not hold out."""
+    return dataset_settings(config, dataset).get("tune_split")
+
+
 def tuned_on_trained_nets(config: dict, dataset: str) -> list[tuple[RunId, int]]:
     """The trained nets (run, seed) post-TV's lambda of ``dataset`` is chosen with: on a published
-    validation split (``tune_split``), the plain clean net of each tuning seed, listed in the
+    validation split (:func:`tune_split`), the plain clean net of each tuning seed, listed in the
     dataset's seeds or not; none otherwise (the tuning then trains on held-out training images)."""
-    if not config["datasets"][dataset].get("tune_split"):
+    if not tune_split(config, dataset):
         return []
     run = tuning_run(config, dataset)
     return [(run, seed) for seed in tuning_seeds(config, dataset)]

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from tvseg.core.config import dataset_settings
 from tvseg.core.from_config import (
     study_evaluation_settings,
     study_train_settings,
@@ -23,7 +22,7 @@ from tvseg.core.from_config import (
     tuning_study_settings,
 )
 from tvseg.core.layout import RunFiles, prepared_dir, run_dir_under, run_files
-from tvseg.core.runs import RunId, plain_network, tuning_run, tuning_seeds
+from tvseg.core.runs import RunId, plain_network, tune_split, tuning_run, tuning_seeds
 from tvseg.core.safe_io import write_atomic
 from tvseg.core.settings import StudySettings
 from tvseg.datasets.prepare import PreparedSplit
@@ -96,7 +95,7 @@ def tune_post_tv(config: dict, dataset: str, out_dir: Path, device: str = "auto"
     tune = config["post_tv"]["tune"]
     seeds = tuning_seeds(config, dataset)
     reading = config["noise"]["gaussian_reading"]
-    split = dataset_settings(config, dataset).get("tune_split")
+    split = tune_split(config, dataset)
     if split:
         scores = _score_trained_on_split(config, dataset, split, seeds, Path(out_dir), device, progress)
         where = {

@@ -17,6 +17,7 @@ import yaml
 from tvseg.core.config import load_config
 from tvseg.core.layout import post_tv_choice_path, runs_root
 from tvseg.core.provenance import COLLECTED_NAME
+from tvseg.core.runs import tune_split
 from tvseg.pipeline.code_deps import code_paths
 from tvseg.pipeline.plan import Plan
 
@@ -181,7 +182,7 @@ def _evaluate_stage(p: _Profile, dataset: str) -> dict:
     # post_tv/<dataset>/runs: the runs trained to choose post-TV's lambda on images held out of
     # training (the choice itself, choice.json, is a small fact kept in git); none where the
     # lambda is chosen on a published split with the trained nets
-    tuning_runs = p.config["post_tv"]["tune"]["enabled"] and not p.config["datasets"][dataset].get("tune_split")
+    tuning_runs = p.config["post_tv"]["tune"]["enabled"] and not tune_split(p.config, dataset)
     keys = evaluate_params(dataset)
     collected = _collected(p, dataset)
     tuning = (

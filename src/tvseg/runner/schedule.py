@@ -5,7 +5,7 @@ and the whole seeds that fit a budget. Pure: no torch."""
 
 from __future__ import annotations
 
-from tvseg.core.runs import longer_schedule, plain_network, tuning_seeds
+from tvseg.core.runs import longer_schedule, plain_network, tune_split, tuning_seeds
 from tvseg.pipeline.plan import Job, Plan
 
 
@@ -68,7 +68,7 @@ def job_seconds(job, config: dict, estimate: dict, at_once: int = 1) -> float:
     if job.step == "tune_post_tv":
         plain = measured[(job.dataset, plain_network(config, job.dataset))]
         seeds = len(tuning_seeds(config, job.dataset))
-        if config["datasets"][job.dataset].get("tune_split"):
+        if tune_split(config, job.dataset):
             return plain["eval_image_s"] * plain["test_images"] * seeds * slowdown
         return plain["iteration_s"] * iterations * seeds * slowdown
     if job.step == "train_longer_schedule":
