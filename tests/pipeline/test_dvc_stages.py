@@ -24,6 +24,12 @@ def test_a_profile_with_git_ignored_results_is_refused(monkeypatch):
         render("profiles/quick")
 
 
+def _entry_paths(entries: list) -> set[str]:
+    """The paths of a dvc.yaml stage's deps or outs: each entry is a path, or a one-key mapping of
+    the path to its options (``{path: {persist: true}}``)."""
+    return {entry if isinstance(entry, str) else next(iter(entry)) for entry in entries}
+
+
 def _pulled_by_dvc(path: str, outputs: set[str]) -> bool:
     """Whether ``path`` is (or lies in) one of ``outputs`` (dvc.yaml's stages' outputs) and git ignores
     it: such a file comes with ``dvc pull``, not with a clone, so a fresh clone lacks it by design."""
@@ -42,12 +48,10 @@ def test_dvc_lock_names_the_dependencies_dvc_yaml_names_and_they_exist():
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert lock, "dvc.lock locks no stage"
-    outputs = {
-        out if isinstance(out, str) else next(iter(out)) for stage in stages.values() for out in stage.get("outs", [])
-    }
+    outputs = set().union(*(_entry_paths(stage.get("outs", [])) for stage in stages.values()))
     for name, locked in lock.items():
         assert name in stages, f"dvc.lock locks {name}, which dvc.yaml does not define"
-        declared = {dep if isinstance(dep, str) else next(iter(dep)) for dep in stages[name].get("deps", [])}
+        declared = _entry_paths(stages[name].get("deps", []))
         paths = {dep["path"] for dep in locked.get("deps", [])}
         assert paths == declared, f"{name}: dvc.lock {sorted(paths ^ declared)} differ from dvc.yaml"
         missing = [p for p in paths if not (ROOT / p).exists() and not _pulled_by_dvc(p, outputs)]
