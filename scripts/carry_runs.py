@@ -2,6 +2,7 @@
 
     python scripts/carry_runs.py save --dataset wbc [--config config.yaml --config profiles/cpu/tvseg.yaml]
     python scripts/carry_runs.py restore --dataset wbc [...]
+    python scripts/carry_runs.py tuning-models --dataset camvid --seed 1 [...]
 
 A long run can outlast a session, and run folders (models, checkpoints) live in DVC, not git.
 ``save`` copies each finished run's small files (``log.csv``, ``evaluation.csv``, the records of
@@ -15,7 +16,16 @@ now, and dates the dataset's committed post-TV choice now too, so Snakemake find
 outputs and plans only the runs still missing (it does not redo a finished evaluation whose
 model is absent: nothing newer than it exists). Restore after the data is prepared: data
 prepared later is newer than the restored files, and Snakemake would redo everything behind it.
-Both print what they copied.
+Both print what they copied. A run stopped inside a seed keeps that seed's finished runs too:
+``save`` after it (a run counts as finished on its own, not with its seed).
+
+``tuning-models`` prints the models of seed ``--seed`` that post-TV's committed choice was made
+with (on a published validation split: the plain clean net of each tuning seed) and that are not
+finished yet. ``run_seeds.sh`` trains them before the rest of the seed, so the restored choice,
+dated after them, stays made: trained inside the full run, such a net would make the choice stale,
+and making it again needs every tuning seed's net, which a fresh machine trains again (about an
+hour a net for CamVid on 2 cores). The choice stays right because a training under the pin is
+bit-identical from one machine to the next (``tvseg.reproducible``).
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from pathlib import Path
 
 from tvseg.core.config import load_config
 from tvseg.core.layout import longer_run_files, post_tv_choice_path, run_files
-from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuning_run
+from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuned_on_trained_nets, tuning_run
 
 
 def carried_folder(config: dict, run, seed: int, kind: str = "") -> Path:
@@ -104,14 +114,34 @@ def restore(config: dict, dataset: str) -> None:
         print(f"marked {choice} as newer than the data")
 
 
+def tuning_models(config: dict, dataset: str, seed: int) -> list[Path]:
+    """Seed ``seed``'s unfinished nets that the dataset's committed post-TV choice was made with
+    (none when there is no committed choice: the tuning job then makes it, after its nets)."""
+    if not post_tv_choice_path(config, dataset).exists():
+        return []
+    models = []
+    for run, tuning_seed in tuned_on_trained_nets(config, dataset):
+        files = run_files(config, run, tuning_seed)
+        if tuning_seed == seed and not files.evaluation.exists():
+            models.append(files.model)
+    return models
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("save", "restore"))
+    parser.add_argument("action", choices=("save", "restore", "tuning-models"))
     parser.add_argument("--dataset", required=True)
+    parser.add_argument("--seed", type=int, help="tuning-models: the seed whose nets to list")
     parser.add_argument("--config", action="append", type=Path, help="repeat to override (default: the CPU profile)")
     args = parser.parse_args()
     config = load_config(*(args.config or [Path("config.yaml"), Path("profiles/cpu/tvseg.yaml")]))
-    (save if args.action == "save" else restore)(config, args.dataset)
+    if args.action == "tuning-models":
+        if args.seed is None:
+            parser.error("tuning-models needs --seed")
+        for model in tuning_models(config, args.dataset, args.seed):
+            print(model)
+    else:
+        (save if args.action == "save" else restore)(config, args.dataset)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Each job once (the last run that finished it), then per rule the jobs' total and
 total over all jobs: on a machine that ran one job at a time, the part's wall time. A long run
 spans sessions whose logs do not survive them: ``--previous`` reads the per-job rows of an earlier
 output of this script (to 0.1 min), and the logs given after it override the jobs they finished.
+It repeats, a later table overriding an earlier one's jobs: a session stopped inside a seed keeps
+its jobs' table in ``results/<profile>/carried/<dataset>/job_times/`` for the session that ends it.
 """
 
 import re
@@ -51,7 +53,7 @@ def previous_rows(text: str) -> dict:
 def main() -> None:
     args = sys.argv[1:]
     rows = {}
-    if args[:1] == ["--previous"]:
+    while args[:1] == ["--previous"]:  # repeated: the part's table, then a later session's partial one
         with open(args[1]) as previous:
             rows.update(previous_rows(previous.read()))
         args = args[2:]

@@ -9,7 +9,9 @@ Each mode trains the run with the profile's settings (``tvseg train``, 2 threads
 overlay sets ``reproducible: false``); a finished training there is reused. Its ``log.csv`` is
 compared row by row with ``--against``, the ``seconds`` column aside (time, not a result): the
 Markdown names the first iteration that differs, and where each training ran (its
-``model_provenance.json`` and the committed run's, beside ``--against``).
+``model_provenance.json`` and the committed run's, beside ``--against``: ``model_provenance.json``
+for a ``log.csv``, ``model_provenance_<name>.json`` for a log kept as ``log_<name>.csv``, as the
+probes in ``results/cpu-camvid-probe/`` keep theirs).
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def train(mode: str, args, config: list[str]) -> Path:
     return out
 
 
+def committed_record(log: Path) -> Path:
+    """Where the committed log's training recorded where it ran (see the module's docstring)."""
+    return log.with_name(f"model_provenance{log.stem.removeprefix('log')}.json")
+
+
 def where(record: Path) -> str:
     if not record.exists():
         return "not recorded"
@@ -79,7 +86,7 @@ def main() -> None:
         f"# {args.run} seed {args.seed} trained again and compared with `{args.against}` "
         f"(python scripts/reproduce_log.py; every column but `{TIME}`)",
         "",
-        f"- committed ({len(committed)} iterations): {where(provenance_of(args.against.parent / 'model.pt'))}",
+        f"- committed ({len(committed)} iterations): {where(committed_record(args.against))}",
     ]
     for mode in args.modes:
         folder = train(mode, args, config)

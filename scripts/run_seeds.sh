@@ -8,7 +8,10 @@
 # worktree's profiles/cpu/tvseg.yaml only), Snakemake runs the whole profile (seed K's trainings
 # and evaluations, then everything collected and rendered from seeds 0..K), and the finished
 # runs' small files are saved into results/<profile>/carried/ (scripts/carry_runs.py), so a
-# stopped run leaves whole seeds and the next session restores them. Nothing else should run on
+# stopped run leaves whole seeds and the next session restores them (stopped inside a seed:
+# `carry_runs.py save` keeps that seed's finished runs as well). Where post-TV's choice is committed
+# and made with trained nets (CamVid's val split), seed K's tuning net is trained first, alone, and
+# the choice restored after it, so the choice is not made again (carry_runs.py: tuning-models). Nothing else should run on
 # the cores beside it (docs/reproducing.md: Long runs). Uses the python of $PYTHON (default: the
 # main checkout's .venv) with this worktree's src/ first on the path.
 set -euo pipefail
@@ -34,6 +37,12 @@ restore
 for seed in $(seq "$FIRST" "$LAST"); do
     "$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$seed"
     echo "== $(date -u +%FT%TZ) seed $seed of $DATASET: seeds 0..$seed"
+    tuning=$("$PYTHON" scripts/carry_runs.py tuning-models --seed "$seed" --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml")
+    if [ -n "$tuning" ]; then
+        # shellcheck disable=SC2086  # one path a line, no spaces (tvseg.core.layout)
+        "$SNAKEMAKE" --profile "$PROFILE" $tuning
+        restore
+    fi
     "$SNAKEMAKE" --profile "$PROFILE"
     "$PYTHON" scripts/carry_runs.py save --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
     echo "== $(date -u +%FT%TZ) seed $seed of $DATASET done"

@@ -38,3 +38,29 @@ def test_finished_runs_and_the_longer_schedules_log_are_carried_and_restored(tmp
     subprocess.run([*script, "restore", "--dataset", "camvid", *configs], cwd=ROOT, check=True, capture_output=True)
     assert (longer / "log.csv").read_text() == "iteration\nlonger_schedule\n"
     assert (plain / "evaluation.csv").exists() and not (plain / "model.pt").exists()
+
+
+def test_tuning_models_lists_a_seeds_unfinished_tuning_net_once_the_choice_is_committed(tmp_path):
+    config = quick_config(tmp_path)  # CamVid: post-TV chosen on val with Segnet1 of seed 0
+    overrides = tmp_path / "paths.yaml"
+    overrides.write_text(yaml.safe_dump({k: config[k] for k in ("data_root", "prepared_root", "results_dir")}))
+    command = [sys.executable, "scripts/carry_runs.py", "tuning-models", "--dataset", "camvid", "--config",
+               "config.yaml", "--config", "profiles/quick/tvseg.yaml", "--config", str(overrides)]  # fmt: skip
+
+    def listed(seed: int) -> list[str]:
+        out = subprocess.run([*command, "--seed", str(seed)], cwd=ROOT, check=True, capture_output=True, text=True)
+        return out.stdout.split()
+
+    results = tmp_path / "r"
+    assert listed(0) == []  # no committed choice: the tuning job makes it after its nets
+    choice = results / "post_tv/camvid/choice.json"
+    choice.parent.mkdir(parents=True)
+    choice.write_text("{}")
+    folder = results / "runs/segnet_camvid_clean/seed0"
+    assert listed(0) == [str(folder / "model.pt")]
+    assert listed(1) == []  # not a tuning seed
+    folder.mkdir(parents=True)
+    (folder / "evaluation.csv").write_text("run,seed\n")
+    assert listed(0) == []  # finished (restored from carried/): nothing to train
+    failed = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True)
+    assert failed.returncode != 0 and "needs --seed" in failed.stderr

@@ -34,3 +34,17 @@ def test_a_later_sessions_logs_add_to_an_earlier_output_and_replace_the_jobs_the
     assert "| train_model | run=unet_wbc_clean, seed=0 | 2.0 |" in merged
     assert "| train_model | run=unet_wbc_clean, seed=3 | 3.0 |" in merged
     assert "All 3 jobs: 5.1 min" in merged  # the collection counts once, as the later session ran it
+
+
+def test_previous_repeats_a_later_table_overriding_an_earlier_ones_jobs(tmp_path):
+    (tmp_path / "a.log").write_text(LOG.replace("seed=3", "seed=0"))
+    (tmp_path / "b.log").write_text(LOG.replace("06:30:21", "06:31:15"))  # seed 3, a slower collection
+    tables = []
+    for name in ("a", "b"):
+        tables.append(tmp_path / f"{name}.md")
+        tables[-1].write_text(_times(str(tmp_path / f"{name}.log")))
+    merged = _times("--previous", str(tables[0]), "--previous", str(tables[1]))
+    assert "| train_model | run=unet_wbc_clean, seed=0 | 3.0 |" in merged
+    assert "| train_model | run=unet_wbc_clean, seed=3 | 3.0 |" in merged
+    assert "| collect_metrics |  | 1.0 |" in merged  # the later table's
+    assert "All 3 jobs: 7.0 min" in merged

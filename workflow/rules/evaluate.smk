@@ -27,6 +27,9 @@ rule evaluate_model:
         panels=directory(run_folder("{run}", "{seed}").panels),
     log:
         RESULTS / "logs" / "evaluate_model/{run}_seed{seed}.log",
+    # before the next training: a long run stopped inside a seed then leaves its trained nets
+    # evaluated, which carry_runs.py save keeps
+    priority: 1
     conda:
         "../envs/tvseg.yaml"
     threads: config["resources"]["train_threads"]
