@@ -24,8 +24,10 @@ with (on a published validation split: the plain clean net of each tuning seed) 
 finished yet. ``run_seeds.sh`` trains them before the rest of the seed, so the restored choice,
 dated after them, stays made: trained inside the full run, such a net would make the choice stale,
 and making it again needs every tuning seed's net, which a fresh machine trains again (about an
-hour a net for CamVid on 2 cores). The choice stays right because a training under the pin is
-bit-identical from one machine to the next (``tvseg.reproducible``).
+hour a net for CamVid on 2 cores). The choice stays right where a training under the pin is
+bit-identical from one machine to the next (``tvseg.reproducible``); that is measured, not proven:
+CamVid's seed 1 Segnet1 on two AMD EPYCs, one with AVX-512 and one without
+(``results/cpu/reproduce_log_camvid.md``; check a new CPU with ``scripts/reproduce_log.py``).
 """
 
 from __future__ import annotations
