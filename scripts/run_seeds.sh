@@ -11,9 +11,9 @@
 # stopped run leaves whole seeds and the next session restores them (stopped inside a seed:
 # `carry_runs.py save` keeps that seed's finished runs as well). Where post-TV's choice is committed
 # and made with trained nets (CamVid's val split), seed K's tuning net is trained first, alone, and
-# the choice restored after it, so the choice is not made again (carry_runs.py: tuning-models). Nothing else should run on
-# the cores beside it (docs/reproducing.md: Long runs). Uses the python of $PYTHON (default: the
-# main checkout's .venv) with this worktree's src/ first on the path.
+# the choice restored after it, so the choice is not made again (carry_runs.py: tuning-models).
+# Nothing else should run on the cores beside it (docs/reproducing.md: Long runs). Uses the python
+# of $PYTHON (default: the main checkout's .venv) with this worktree's src/ first on the path.
 set -euo pipefail
 DATASET=${1:?dataset}
 FIRST=${2:?first seed}

@@ -148,6 +148,30 @@ def test_module_keeps_learned_lambda_in_convergent_range():
     assert float(layer.effective_step(torch.tensor(1.0))) == pytest.approx(0.25)
 
 
+def test_one_training_iteration_sees_lambda_only_below_the_convergent_bound():
+    # One iteration from eta = 0 moves lam * div(eta) by step * lam * div(grad A0) (the projection
+    # is inactive: |grad A0| <= sqrt(2) < 1 / step); with the step held at 0.5 / lam above the
+    # bound, the output no longer depends on lambda and its gradient vanishes: a learned lambda
+    # stops at 0.5 / step (CamVid's RSegnets: results/README.md, Learned lambda)
+    o = _logits((2, 4, 8, 8), dtype=torch.float64)
+
+    def output_and_grad(lam: float):
+        layer = TVSoftmax(lam=2.0, step=0.2, train_iters=1).double()
+        with torch.no_grad():
+            layer.lam.fill_(lam)
+        out = layer(o)
+        (out * torch.linspace(0, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        return out.detach(), float(layer.lam.grad)
+
+    below, grad_below = output_and_grad(2.0)
+    at_bound, _ = output_and_grad(2.5)
+    beyond, grad_beyond = output_and_grad(3.0)
+    assert not torch.allclose(below, at_bound)
+    assert torch.allclose(beyond, at_bound, rtol=0, atol=1e-12)
+    assert abs(grad_below) > 1e-4
+    assert abs(grad_beyond) < 1e-9 * abs(grad_below)
+
+
 def test_module_refuses_a_divergent_start():
     with pytest.raises(ValueError, match="exceeds 0.5"):
         TVSoftmax(lam=4.0, step=0.25)
