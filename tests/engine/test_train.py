@@ -53,6 +53,14 @@ def test_the_converged_head_logs_the_gap_it_reached(wbc_small, tmp_path):
     assert len(gaps) == 2 and all(float(g) >= 0 for g in gaps)
 
 
+def test_the_progress_bar_shows_lambda_only_for_a_regularized_net(wbc_small, tmp_path, capsys):
+    for head in ("softmax", "tv"):
+        train(small_train_settings(wbc_small, iterations=2, head=head), tmp_path / head, progress=True)
+        shown = capsys.readouterr().err
+        assert "loss=" in shown
+        assert ("lam=" in shown) == (head == "tv") and "nan" not in shown
+
+
 def test_poly_schedule_is_logged_per_iteration(wbc_small, tmp_path):
     train(small_train_settings(wbc_small, iterations=4, lr_schedule="poly"), tmp_path / "run", progress=False)
     with open(tmp_path / "run" / "log.csv", newline="") as f:

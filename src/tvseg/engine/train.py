@@ -334,7 +334,10 @@ def _train_into(settings: TrainSettings, files: RunFiles, device, progress: bool
                 rows[-1].update(curve_point(model, curve, torch_device))
                 bar.write(f"{out_dir.name}: iteration {rows[-1]['iteration']}, validation mIoU {rows[-1]['val_miou']}")
             log.writerows(rows)
-            bar.set_postfix(loss=rows[-1]["loss"], lam=rows[-1]["lam"], refresh=False)
+            shown = {"loss": rows[-1]["loss"]}
+            if rows[-1]["lam"] != "nan":  # a plain net has no lambda to show
+                shown["lam"] = rows[-1]["lam"]
+            bar.set_postfix(shown, refresh=False)
             bar.update(len(rows))
 
         for iteration in range(start, settings.iterations):
