@@ -43,10 +43,7 @@ for seed in $(seq "$FIRST" "$LAST"); do
         "$SNAKEMAKE" --profile "$PROFILE" $tuning
         restore
     fi
-    # The collections are made anew: Snakemake does not reread an output, and a restored run's
-    # small files, dated now but equal to what it recorded, do not make them stale, so a collection
-    # reverted by hand (a `git checkout -f` of the worktree) would otherwise pass as current.
-    "$SNAKEMAKE" --profile "$PROFILE" --forcerun collect_dataset_metrics collect_dataset_lambdas collect_curves
+    "$SNAKEMAKE" --profile "$PROFILE"
     "$PYTHON" scripts/carry_runs.py save --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"
     echo "== $(date -u +%FT%TZ) seed $seed of $DATASET done"
 done
