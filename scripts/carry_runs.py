@@ -14,7 +14,9 @@ their log and its record into ``carried/<dataset>/longer_schedule/<run>/seed<k>/
 have finished (their log exists). ``restore`` copies them back into the run folders of a fresh clone, dated
 now, and dates the dataset's committed post-TV choice now too, so Snakemake finds those runs'
 outputs and plans only the runs still missing (it does not redo a finished evaluation whose
-model is absent: nothing newer than it exists). Restore after the data is prepared: data
+model is absent: nothing newer than it exists). ``restore`` also removes the dataset's collected
+files (``datasets/<dataset>/*.csv``), so Snakemake collects them anew from the restored runs: a
+collection git put back would otherwise pass as current. Restore after the data is prepared: data
 prepared later is newer than the restored files, and Snakemake would redo everything behind it.
 Both print what they copied. A run stopped inside a seed keeps that seed's finished runs too:
 ``save`` after it (a run counts as finished on its own, not with its seed).
@@ -37,7 +39,7 @@ import shutil
 from pathlib import Path
 
 from tvseg.core.config import load_config
-from tvseg.core.layout import longer_run_files, post_tv_choice_path, run_files
+from tvseg.core.layout import dataset_results, longer_run_files, post_tv_choice_path, run_files
 from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuned_on_trained_nets, tuning_run
 
 
@@ -89,6 +91,13 @@ def save(config: dict, dataset: str) -> None:
 
 
 def restore(config: dict, dataset: str) -> None:
+    # The dataset's collections are made anew from the runs restored here. One that git has put
+    # back (a `git checkout -f` of a worktree) would pass as current: Snakemake does not reread
+    # outputs, and restored files, dated now but equal to the checksums it recorded, do not make
+    # it stale. Another dataset's collections are left alone: its run folders may be absent here.
+    for path in sorted(dataset_results(config, dataset).glob("*.csv")):
+        path.unlink()
+        print(f"removed {path}: collected anew from the restored runs")
     for run, seed in finished_runs(config, dataset):
         source = carried_folder(config, run, seed)
         if not source.is_dir():

@@ -25,8 +25,8 @@ SNAKEMAKE="$(dirname "$PYTHON")/snakemake"
 # The data first, then the finished runs restored after it, so they are newer and Snakemake does
 # not redo them. --until finds the data jobs only through a job that needs them: with just the
 # committed seeds listed, every final output is up to date and nothing upstream is looked at, so
-# the seed list reaches FIRST and the carried runs are restored (they make the collections
-# stale) before it, and restored once more after it.
+# the seed list reaches FIRST and the carried runs are restored (which removes the dataset's
+# collections, to be made anew) before it, and restored once more after it.
 "$PYTHON" scripts/set_seeds.py "$PROFILE/tvseg.yaml" "$DATASET" "$FIRST"
 restore() {
     "$PYTHON" scripts/carry_runs.py restore --dataset "$DATASET" --config config.yaml --config "$PROFILE/tvseg.yaml"

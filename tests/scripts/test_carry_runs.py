@@ -7,7 +7,7 @@ import yaml
 from helpers import ROOT, quick_config
 
 
-def test_finished_runs_and_the_longer_schedules_log_are_carried_and_restored(tmp_path):
+def test_finished_runs_and_the_longer_schedules_log_are_carried_and_restored_and_recollected(tmp_path):
     config = quick_config(tmp_path)  # CamVid with the levelling check on seed 0
     results = tmp_path / "r"
     plain, longer = (
@@ -35,9 +35,15 @@ def test_finished_runs_and_the_longer_schedules_log_are_carried_and_restored(tmp
     for folder in (plain, longer):
         for path in folder.iterdir():
             path.unlink()
+    collections = {name: results / "datasets" / name / "metrics.csv" for name in ("camvid", "wbc")}
+    for path in collections.values():  # as a `git checkout -f` puts them back
+        path.parent.mkdir(parents=True)
+        path.write_text("run,seed\n")
     subprocess.run([*script, "restore", "--dataset", "camvid", *configs], cwd=ROOT, check=True, capture_output=True)
     assert (longer / "log.csv").read_text() == "iteration\nlonger_schedule\n"
     assert (plain / "evaluation.csv").exists() and not (plain / "model.pt").exists()
+    # the restored dataset's collection is made anew from its runs; another dataset's is kept
+    assert not collections["camvid"].exists() and collections["wbc"].exists()
 
 
 def test_tuning_models_lists_a_seeds_unfinished_tuning_net_once_the_choice_is_committed(tmp_path):
