@@ -3,6 +3,7 @@
     python scripts/carry_runs.py save --dataset wbc [--config config.yaml --config profiles/cpu/tvseg.yaml]
     python scripts/carry_runs.py restore --dataset wbc [...]
     python scripts/carry_runs.py tuning-models --dataset camvid --seed 1 [...]
+    python scripts/carry_runs.py check --dataset camvid [...]
 
 A long run can outlast a session, and run folders (models, checkpoints) live in DVC, not git.
 ``save`` copies each finished run's small files (``log.csv``, ``evaluation.csv``, the records of
@@ -30,17 +31,27 @@ hour a net for CamVid on 2 cores). The choice stays right where a training under
 bit-identical from one machine to the next (``tvseg.reproducible``); that is measured, not proven:
 CamVid's seed 1 Segnet1 on two AMD EPYCs, one with AVX-512 and one without
 (``results/cpu/reproduce_log_camvid.md``; check a new CPU with ``scripts/reproduce_log.py``).
+
+``check`` says whether every listed seed of the dataset is whole before it lands
+(``scripts/land_seed.sh``): each run carried with its evaluation, and the dataset's collections
+holding its rows (evaluations, where each ran, and a regularized run's learned lambda). It names
+what is missing and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
+import sys
 from pathlib import Path
 
 from tvseg.core.config import load_config
 from tvseg.core.layout import dataset_results, longer_run_files, post_tv_choice_path, run_files
 from tvseg.core.runs import longer_seeds, runs_for, seeds_for, tuned_on_trained_nets, tuning_run
+
+# a dataset's collections that hold a row per run and seed (lambdas.csv: regularized runs only)
+COLLECTIONS = ("metrics.csv", "provenance.csv", "lambdas.csv")
 
 
 def carried_folder(config: dict, run, seed: int, kind: str = "") -> Path:
@@ -125,6 +136,28 @@ def restore(config: dict, dataset: str) -> None:
         print(f"marked {choice} as newer than the data")
 
 
+def _collected(path: Path) -> set[tuple[str, int]]:
+    """The (run, seed) pairs a collection holds; none where it is missing."""
+    if not path.exists():
+        return set()
+    with path.open(newline="") as table:
+        return {(row["run"], int(row["seed"])) for row in csv.DictReader(table)}
+
+
+def missing(config: dict, dataset: str) -> list[str]:
+    """What a listed seed of the dataset lacks before it lands: carried files and collected rows."""
+    collections = {name: _collected(dataset_results(config, dataset) / name) for name in COLLECTIONS}
+    gaps = []
+    for run, seed in finished_runs(config, dataset):
+        carried = carried_folder(config, run, seed)
+        if not (carried / "evaluation.csv").exists():
+            gaps.append(f"{run} seed {seed}: no evaluation carried in {carried}")
+        for name, rows in collections.items():
+            if (str(run), seed) not in rows and (name != "lambdas.csv" or run.head == "tv"):
+                gaps.append(f"{run} seed {seed}: no rows in {dataset_results(config, dataset) / name}")
+    return gaps
+
+
 def tuning_models(config: dict, dataset: str, seed: int) -> list[Path]:
     """Seed ``seed``'s unfinished nets that the dataset's committed post-TV choice was made with
     (none when there is no committed choice: the tuning job then makes it, after its nets)."""
@@ -140,7 +173,7 @@ def tuning_models(config: dict, dataset: str, seed: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("save", "restore", "tuning-models"))
+    parser.add_argument("action", choices=("save", "restore", "tuning-models", "check"))
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--seed", type=int, help="tuning-models: the seed whose nets to list")
     parser.add_argument("--config", action="append", type=Path, help="repeat to override (default: the CPU profile)")
@@ -151,6 +184,13 @@ def main() -> None:
             parser.error("tuning-models needs --seed")
         for model in tuning_models(config, args.dataset, args.seed):
             print(model)
+    elif args.action == "check":
+        gaps = missing(config, args.dataset)
+        for gap in gaps:
+            print(gap, file=sys.stderr)
+        if gaps:
+            sys.exit(1)
+        print(f"every listed seed of {args.dataset} is carried and collected")
     else:
         (save if args.action == "save" else restore)(config, args.dataset)
 

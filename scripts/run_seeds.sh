@@ -3,6 +3,7 @@
 #
 #   git worktree add ../run-wbc HEAD && cd ../run-wbc
 #   nohup bash scripts/run_seeds.sh wbc 1 9 > run_seeds.log 2>&1 &
+#   (each whole seed then lands from the main checkout: scripts/land_seed.sh)
 #
 # For each seed K from FIRST to LAST: the profile's seed list of DATASET is set to 0..K (in this
 # worktree's profiles/cpu/tvseg.yaml only), Snakemake runs the whole profile (seed K's trainings

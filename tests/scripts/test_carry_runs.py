@@ -70,3 +70,32 @@ def test_tuning_models_lists_a_seeds_unfinished_tuning_net_once_the_choice_is_co
     assert listed(0) == []  # finished (restored from carried/): nothing to train
     failed = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True)
     assert failed.returncode != 0 and "needs --seed" in failed.stderr
+
+
+def test_check_names_what_a_listed_seed_lacks_before_it_lands(tmp_path):
+    config = quick_config(tmp_path)  # CamVid's four runs, seed 0
+    overrides = tmp_path / "paths.yaml"
+    overrides.write_text(yaml.safe_dump({k: config[k] for k in ("data_root", "prepared_root", "results_dir")}))
+    command = [sys.executable, "scripts/carry_runs.py", "check", "--dataset", "camvid", "--config", "config.yaml",
+               "--config", "profiles/quick/tvseg.yaml", "--config", str(overrides)]  # fmt: skip
+    runs = ["segnet_camvid_clean", "rsegnet_camvid_clean", "segnet_camvid_noisy", "rsegnet_camvid_noisy"]
+    results = tmp_path / "r"
+    for run in runs:
+        folder = results / "carried/camvid" / run / "seed0"
+        folder.mkdir(parents=True)
+        (folder / "evaluation.csv").write_text("run,seed\n")
+    collected = results / "datasets/camvid"
+    collected.mkdir(parents=True)
+    for name, rows in (("metrics.csv", runs), ("provenance.csv", runs), ("lambdas.csv", runs[1::2])):
+        (collected / name).write_text("run,seed\n" + "".join(f"{run},0\n" for run in rows))
+    whole = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
+    # a regularized run's lambda not collected (as when a collection passed as current), one run not carried
+    (collected / "lambdas.csv").write_text("run,seed\nrsegnet_camvid_clean,0\n")
+    (results / "carried/camvid/segnet_camvid_noisy/seed0/evaluation.csv").unlink()
+    broken = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True)
+    assert broken.returncode == 1
+    assert broken.stderr.splitlines() == [
+        f"segnet_camvid_noisy seed 0: no evaluation carried in {results / 'carried/camvid/segnet_camvid_noisy/seed0'}",
+        f"rsegnet_camvid_noisy seed 0: no rows in {collected / 'lambdas.csv'}",
+    ]
